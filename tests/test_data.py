@@ -28,4 +28,4 @@ def test_sources_without_usable_photos_are_clear_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match='does not exist'): colorization_dls(tmp_path/'nowhere')
     with pytest.raises(FileNotFoundError, match='No image files in'): colorization_dls(tmp_path)
     (tmp_path/'a.jpg').write_text('text')
-    with pytest.raises(ValueError, match=f'No usable colour photo in {tmp_path}: 1 files, 1 unreadable'): colorization_dls(tmp_path)
+    with pytest.raises(ValueError, match=f'No usable colour photo in {tmp_path}: 1 file, 1 unreadable'): colorization_dls(tmp_path)
