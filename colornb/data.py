@@ -6,7 +6,7 @@
 __all__ = ['SAMPLES_PATH', 'COCO_SUBSET', 'GRAY_MODES', 'find_photos', 'photo_status', 'keep_colour_photos', 'RGBToLab',
            'colorization_dls']
 
-# %% ../nbs/01_data.ipynb #31b9fc07
+# %% ../nbs/01_data.ipynb #f422f7f7
 import random, warnings
 from pathlib import Path
 import numpy as np
@@ -24,11 +24,11 @@ from fasttransform import ItemTransform
 import torch
 from .lab import rgb_to_L_ab, L_ab_to_rgb
 
-# %% ../nbs/01_data.ipynb #ef6cd4bb
+# %% ../nbs/01_data.ipynb #b10d8c4f
 import colornb
 SAMPLES_PATH = Path(colornb.__file__).parent/'samples' # the shipped photos and their CREDITS.md
 
-# %% ../nbs/01_data.ipynb #d19ff51e
+# %% ../nbs/01_data.ipynb #d7911fbc
 COCO_SUBSET = 10_000 # photos of the reference recipe: 8,000 for training and 2,000 for validation
 
 def _coco_root()->Path:
@@ -54,7 +54,7 @@ def find_photos(source, # 'coco', a folder (searched recursively), or a list of 
     if n_images is not None and n_images < len(files): files = sorted(random.Random(seed).sample(files, n_images))
     return files
 
-# %% ../nbs/01_data.ipynb #56c14a16
+# %% ../nbs/01_data.ipynb #fb2311fa
 GRAY_MODES = {'1', 'L', 'LA', 'La', 'I', 'I;16', 'I;16B', 'I;16L', 'I;16N', 'F'}
 
 def photo_status(fn:Path # image file
@@ -71,7 +71,7 @@ def photo_status(fn:Path # image file
     spread = px.max(-1) - px.min(-1)
     return 'colour' if (spread > 12).mean() >= 0.01 else 'grayscale'
 
-# %% ../nbs/01_data.ipynb #851d0917
+# %% ../nbs/01_data.ipynb #6ca0e32b
 def _few(files, n=3)->str: return ', '.join(Path(f).name for f in files[:n]) + (', …' if len(files) > n else '')
 
 def keep_colour_photos(files:list, # image files
@@ -90,7 +90,7 @@ def keep_colour_photos(files:list, # image files
         warnings.warn(f"Left out {len(bad) + len(gray)} of {len(files)} files in {where}: " + '; '.join(parts), stacklevel=2)
     return keep
 
-# %% ../nbs/01_data.ipynb #fddd7e2d
+# %% ../nbs/01_data.ipynb #713fa506
 class RGBToLab(ItemTransform):
     "Batch transform: (rgb,) in [0,1] → (L, ab), normalised; decodes back to (gray rgb, colour rgb)."
     order = 99 # after IntToFloatTensor
@@ -101,7 +101,7 @@ class RGBToLab(ItemTransform):
         L, ab = b[0], b[1]
         return TensorImage(L_ab_to_rgb(L, torch.zeros_like(ab))), TensorImage(L_ab_to_rgb(L, ab))
 
-# %% ../nbs/01_data.ipynb #81255c00
+# %% ../nbs/01_data.ipynb #f4ce03f1
 def _splitter(source, valid_pct:float, seed:int):
     "Use an ImageNet-style train/val(id) tree's own split when there is one, else a seeded random split."
     root = Path(source) if isinstance(source, (str, Path)) and str(source).lower() != 'coco' else None

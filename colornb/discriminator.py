@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = ['patch_block', 'init_pix2pix', 'PatchDiscriminator', 'receptive_field']
 
-# %% ../nbs/03_discriminator.ipynb #e8f1dcde
+# %% ../nbs/03_discriminator.ipynb #5783cc5b
 import torch
 from torch import nn
 
-# %% ../nbs/03_discriminator.ipynb #651b3edc
+# %% ../nbs/03_discriminator.ipynb #5cc429ba
 def patch_block(ni:int, # input channels
                 nf:int, # output channels
                 stride:int=2, # 2 halves the size, 1 keeps it (less 1 pixel)
@@ -22,7 +22,7 @@ def patch_block(ni:int, # input channels
     if act: layers.append(nn.LeakyReLU(0.2, True))
     return nn.Sequential(*layers)
 
-# %% ../nbs/03_discriminator.ipynb #3667a638
+# %% ../nbs/03_discriminator.ipynb #8840e7ba
 def init_pix2pix(m:nn.Module, # module to initialise, in place
                  gain:float=0.02 # standard deviation of the normal initialisation
                 )->nn.Module:
@@ -61,7 +61,7 @@ class PatchDiscriminator(nn.Sequential):
             raise ValueError(f"PatchDiscriminator needs images of at least {self.min_size}×{self.min_size} px, got {x.shape[-2]}×{x.shape[-1]}")
         return super().forward(x)
 
-# %% ../nbs/03_discriminator.ipynb #7173821e
+# %% ../nbs/03_discriminator.ipynb #7fe56bc4
 def receptive_field(D:nn.Sequential # a stack of patch blocks
                    )->int: # side in input pixels of the window one output logit sees
     "Receptive field of one output logit of a PatchGAN."

@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = ['psnr', 'colourfulness']
 
-# %% ../nbs/08_evaluate.ipynb #15a3ba94
+# %% ../nbs/08_evaluate.ipynb #67661d72
 import torch
 from torch import Tensor
 
-# %% ../nbs/08_evaluate.ipynb #99f64691
+# %% ../nbs/08_evaluate.ipynb #5b5b7647
 def psnr(pred:Tensor, # RGB in [0,1], (B,3,H,W)
          target:Tensor # RGB in [0,1], (B,3,H,W)
         )->Tensor: # (B,) in dB; inf where the images are identical
@@ -17,7 +17,7 @@ def psnr(pred:Tensor, # RGB in [0,1], (B,3,H,W)
     mse = (pred.float() - target.float()).square().flatten(1).mean(1)
     return 10 * torch.log10(1 / mse)
 
-# %% ../nbs/08_evaluate.ipynb #17731b56
+# %% ../nbs/08_evaluate.ipynb #5c20444d
 def colourfulness(rgb:Tensor # RGB in [0,1], (B,3,H,W)
                  )->Tensor: # (B,) Hasler-Süsstrunk colourfulness, on the 0-255 scale of the paper
     "Colourfulness M = σ_rgyb + 0.3·μ_rgyb of Hasler & Süsstrunk (2003), per image."

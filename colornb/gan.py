@@ -6,7 +6,7 @@
 __all__ = ['GAN_LR', 'LAMBDA_L1', 'GAN_LOSSES', 'GAN_KEYS', 'gan_loss', 'pix2pix_adam', 'ConditionalGAN', 'gan_learner',
            'plot_run_losses', 'fixed_preview', 'train_colorizer', 'evaluate_colorizer', 'compare_pretraining']
 
-# %% ../nbs/05_gan.ipynb #e70a64c0
+# %% ../nbs/05_gan.ipynb #0b309150
 import math, warnings
 from functools import partial
 from pathlib import Path
@@ -22,12 +22,12 @@ from fastai.torch_core import set_seed
 from .data import colorization_dls
 from .generator import build_generator, save_generator, load_generator
 from .discriminator import PatchDiscriminator
-from .pretrain import (pretrain_learner, BatchLosses, StopOnNonFinite, NonFiniteLossError, EpochCheckpoint, SkipDoneEpochs,
+from .pretrain import (pretrain_learner, BatchLosses, StopOnNonFinite, NonFiniteLossError, EpochCheckpoint, SkipDoneEpochs, note_checkpoint,
                               EpochLog, save_training_state, load_training_state, load_opt_state, PRETRAIN_LR)
 from .visualize import ColorizationPreview, plot_losses, comparison_grid, gray_and_colour
 from .evaluate import psnr, colourfulness
 
-# %% ../nbs/05_gan.ipynb #9e473d9d
+# %% ../nbs/05_gan.ipynb #937ba0fb
 GAN_LR, LAMBDA_L1 = 2e-4, 100.
 GAN_LOSSES = ('vanilla', 'lsgan')
 
@@ -41,7 +41,7 @@ def gan_loss(logits:torch.Tensor, # D's patch logits
     if mode == 'lsgan': return F.mse_loss(logits, target)
     raise ValueError(f"Unknown GAN loss {mode!r}: choose one of {', '.join(GAN_LOSSES)}")
 
-# %% ../nbs/05_gan.ipynb #2b727651
+# %% ../nbs/05_gan.ipynb #af9317e2
 GAN_KEYS = ('d_real', 'd_fake', 'g_adv', 'g_l1')
 
 def pix2pix_adam(params, lr=GAN_LR):
@@ -92,7 +92,7 @@ class ConditionalGAN(Callback):
 
     def after_fit(self): self.D.requires_grad_(True)
 
-# %% ../nbs/05_gan.ipynb #ac702312
+# %% ../nbs/05_gan.ipynb #4f2a8af4
 def gan_learner(dls, # `DataLoaders` of (L, ab)
                 generator=None, # the pretrained generator: a `.pt` path, or a module
                 from_scratch:bool=False, # ignore `generator` and start from a new one
@@ -113,7 +113,7 @@ def gan_learner(dls, # `DataLoaders` of (L, ab)
     cgan = ConditionalGAN(ifnone(D, PatchDiscriminator()), lambda_l1=lambda_l1, gan_mode=gan_mode, lr=lr, history=history)
     return Learner(dls, G, loss_func=nn.L1Loss(), opt_func=partial(pix2pix_adam), lr=lr, cbs=[cgan] + list(cbs or []))
 
-# %% ../nbs/05_gan.ipynb #1ed3b393
+# %% ../nbs/05_gan.ipynb #52b72039
 def plot_run_losses(history:dict # {'pretrain': {...}, 'gan': {...}} as `train_colorizer` records it
                    )->plt.Figure:
     "The loss curves of a whole run: stage 1's L1, then D's two losses, G's adversarial loss and G's L1 in stage 2."
@@ -130,7 +130,7 @@ def fixed_preview(dls, n:int=6)->tuple:
         if sum(len(x) for x in Ls) >= n: break
     return torch.cat(Ls)[:n].cpu(), torch.cat(abs_)[:n].cpu()
 
-# %% ../nbs/05_gan.ipynb #dfd95004
+# %% ../nbs/05_gan.ipynb #db6ae72b
 def _run_files(out:Path)->dict:
     return dict(pretrained=out/'generator_pretrained.pt', model=out/'model.pt', generator=out/'generator.pt',
                 losses=out/'losses.png', samples=out/'samples')
@@ -156,7 +156,8 @@ def train_colorizer(data='coco', # 'coco', a folder of colour photos, or a list 
                     n_preview:int=6, # validation photos in the previews
                     seed:int=42, # seed of the data split and the initialisation
                     show:bool=None, # show previews inline (default: in a notebook)
-                    dls_kwargs:dict=None # more arguments for `colorization_dls` (num_workers, ...)
+                    dls_kwargs:dict=None, # more arguments for `colorization_dls` (num_workers, ...)
+                    cbs:list=None # extra fastai callbacks for both stages
                    )->dict: # the files written
     "Run both training stages (or resume them), writing checkpoints, previews and loss plots to `out`."
     out = Path(out)
@@ -183,9 +184,10 @@ def train_colorizer(data='coco', # 'coco', a folder of colour photos, or a list 
             save_training_state(files['model'], 'pretrain', epoch, G, learn.opt, history, config)
             _save_losses(history, files['losses'])
         if state and state.get('opt_G'): learn.create_opt(); load_opt_state(learn.opt, state['opt_G'])
-        learn.fit_one_cycle(pretrain_epochs, lr_pretrain,
-                            cbs=[preview(prefix='pretrain'), BatchLosses(history['pretrain']), StopOnNonFinite('pretrain'),
-                                 EpochCheckpoint(save_stage1), EpochLog('pretrain_log.csv', append=done > 0), SkipDoneEpochs(done)])
+        with note_checkpoint(files['model']):
+            learn.fit_one_cycle(pretrain_epochs, lr_pretrain,
+                                cbs=[preview(prefix='pretrain'), BatchLosses(history['pretrain']), StopOnNonFinite('pretrain'),
+                                     EpochCheckpoint(save_stage1), EpochLog('pretrain_log.csv', append=done > 0), SkipDoneEpochs(done)] + list(cbs or []))
         stage, done, state = 'gan', 0, None
     elif stage == 'pretrain': stage, done, state = 'gan', 0, None
 
@@ -207,11 +209,12 @@ def train_colorizer(data='coco', # 'coco', a folder of colour photos, or a list 
         save_generator(learn.model, files['generator'], stage='gan', epochs=epoch, valid_l1=valid_l1,
                        pretrain_epochs=len(history['pretrain'].get('valid_l1', [])))
         _save_losses(history, files['losses'])
-    learn.fit(gan_epochs, lr_gan, cbs=[preview(prefix='gan'), StopOnNonFinite('gan'), EpochCheckpoint(save_stage2),
-                                       EpochLog('gan_log.csv', append=done > 0), SkipDoneEpochs(done)])
+    with note_checkpoint(files['model']):
+        learn.fit(gan_epochs, lr_gan, cbs=[preview(prefix='gan'), StopOnNonFinite('gan'), EpochCheckpoint(save_stage2),
+                                           EpochLog('gan_log.csv', append=done > 0), SkipDoneEpochs(done)] + list(cbs or []))
     return files
 
-# %% ../nbs/05_gan.ipynb #c0ce4a25
+# %% ../nbs/05_gan.ipynb #4dfe7b17
 @torch.no_grad()
 def evaluate_colorizer(G:nn.Module, # generator
                        dl # validation `DataLoader` of (L, ab)

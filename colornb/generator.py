@@ -6,7 +6,7 @@
 __all__ = ['GENERATOR_BODIES', 'GENERATOR_FORMAT', 'resnet_body', 'build_generator', 'plain', 'save_pt', 'load_pt',
            'save_generator', 'load_generator']
 
-# %% ../nbs/02_generator.ipynb #a70f639f
+# %% ../nbs/02_generator.ipynb #d01e91f7
 import os, tempfile
 from pathlib import Path
 import torch, torchvision
@@ -16,7 +16,7 @@ from .lab import LAB_NORM
 from fastai.vision.learner import create_body
 from fastai.vision.models.unet import DynamicUnet
 
-# %% ../nbs/02_generator.ipynb #2cd1bdd0
+# %% ../nbs/02_generator.ipynb #5209ab9f
 GENERATOR_BODIES = {'resnet18': (torchvision.models.resnet18, torchvision.models.ResNet18_Weights.IMAGENET1K_V1),
                     'resnet34': (torchvision.models.resnet34, torchvision.models.ResNet34_Weights.IMAGENET1K_V1)}
 
@@ -31,10 +31,10 @@ def resnet_body(arch:str='resnet18', # 'resnet18' or 'resnet34'
     except Exception as e:
         cache = Path(torch.hub.get_dir())/'checkpoints'/Path(weights.url).name
         raise RuntimeError(f"Could not load the ImageNet weights of {arch} from {weights.url} ({type(e).__name__}: {e}); "
-                           f"put the file at {cache}, or use pretrained=False") from None
+                           f"put the file at {cache}, or use pretrained=False (--no-pretrained on the command line)") from None
     return create_body(model, n_in=n_in, pretrained=pretrained, cut=-2)
 
-# %% ../nbs/02_generator.ipynb #8948ee28
+# %% ../nbs/02_generator.ipynb #ec65d99e
 def build_generator(arch:str='resnet18', # body: 'resnet18' or 'resnet34'
                     size:int=256, # image size the U-Net is built (traced) at
                     pretrained:bool=True # ImageNet weights for the body (downloaded once); False works offline
@@ -44,7 +44,7 @@ def build_generator(arch:str='resnet18', # body: 'resnet18' or 'resnet34'
     G.arch, G.size = arch, size # recorded in every checkpoint, so the file can rebuild the network
     return G
 
-# %% ../nbs/02_generator.ipynb #dd4830bc
+# %% ../nbs/02_generator.ipynb #e78435c9
 def plain(obj):
     "`obj` with numpy scalars turned into Python numbers and list-likes into lists, so that `weights_only=True` can load it."
     if isinstance(obj, dict): return {k: plain(v) for k, v in obj.items()}
@@ -85,7 +85,7 @@ def load_pt(path:Path # a file written by `save_pt`
     if not isinstance(obj, dict) or 'format' not in obj: raise ValueError(f"Checkpoint {path} is not a colornb checkpoint (no 'format' entry)")
     return obj
 
-# %% ../nbs/02_generator.ipynb #ca957f0a
+# %% ../nbs/02_generator.ipynb #720e016d
 GENERATOR_FORMAT = 'colornb-generator'
 
 def _first_line(e:Exception)->str:

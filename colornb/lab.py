@@ -6,11 +6,11 @@
 __all__ = ['XYZ_FROM_RGB', 'RGB_FROM_XYZ', 'D65_WHITE', 'LAB_NORM', 'srgb_to_linear', 'linear_to_srgb', 'rgb_to_lab',
            'lab_to_rgb', 'normalize_lab', 'denormalize_lab', 'rgb_to_L_ab', 'L_ab_to_rgb']
 
-# %% ../nbs/00_lab.ipynb #a5942a4e
+# %% ../nbs/00_lab.ipynb #602b0977
 import torch
 from torch import Tensor
 
-# %% ../nbs/00_lab.ipynb #79ac1a6b
+# %% ../nbs/00_lab.ipynb #023e10db
 XYZ_FROM_RGB = torch.tensor([[0.412453, 0.357580, 0.180423],
                              [0.212671, 0.715160, 0.072169],
                              [0.019334, 0.119193, 0.950227]])
@@ -18,7 +18,7 @@ RGB_FROM_XYZ = torch.linalg.inv(XYZ_FROM_RGB)
 D65_WHITE = torch.tensor([0.95047, 1., 1.08883])
 _EPS, _KAPPA = 0.008856, 7.787 # CIE thresholds for the cube root, as in scikit-image
 
-# %% ../nbs/00_lab.ipynb #909765ed
+# %% ../nbs/00_lab.ipynb #d0c0e70c
 def srgb_to_linear(rgb:Tensor # gamma-encoded sRGB in [0,1]
                   )->Tensor: # linear-light RGB
     "Undo the sRGB transfer curve."
@@ -29,7 +29,7 @@ def linear_to_srgb(lin:Tensor # linear-light RGB
     "Apply the sRGB transfer curve."
     return torch.where(lin > 0.0031308, 1.055 * lin.clamp(min=0.0031308) ** (1 / 2.4) - 0.055, lin * 12.92)
 
-# %% ../nbs/00_lab.ipynb #50303ea4
+# %% ../nbs/00_lab.ipynb #2dc57f2e
 def _channel_matmul(m:Tensor, x:Tensor)->Tensor:
     "Multiply the 3×3 matrix `m` into the channel dimension (-3) of `x`."
     return torch.einsum('ij,...jhw->...ihw', m.to(x), x)
@@ -42,7 +42,7 @@ def _lab_f_inv(f:Tensor)->Tensor:
     "Inverse of `_lab_f`."
     return torch.where(f ** 3 > _EPS, f ** 3, (f - 16 / 116) / _KAPPA)
 
-# %% ../nbs/00_lab.ipynb #026c3402
+# %% ../nbs/00_lab.ipynb #a1ef6a26
 def rgb_to_lab(rgb:Tensor # sRGB in [0,1], shape (...,3,H,W): a batch (B,3,H,W) or one image (3,H,W)
               )->Tensor: # CIE Lab (D65), L in [0,100], a and b roughly in [-128,127], same shape and dtype
     "Convert sRGB to CIE Lab on the tensor's own device; half-precision inputs are computed in float32."
@@ -53,7 +53,7 @@ def rgb_to_lab(rgb:Tensor # sRGB in [0,1], shape (...,3,H,W): a batch (B,3,H,W) 
     lab = torch.stack([116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)], dim=-3)
     return lab.to(rgb.dtype)
 
-# %% ../nbs/00_lab.ipynb #5fed2950
+# %% ../nbs/00_lab.ipynb #177e8d65
 def lab_to_rgb(lab:Tensor # CIE Lab (D65), shape (...,3,H,W)
               )->Tensor: # sRGB clipped to [0,1], same shape and dtype
     "Convert CIE Lab to sRGB, clipping out-of-gamut colours into [0,1]."
@@ -65,7 +65,7 @@ def lab_to_rgb(lab:Tensor # CIE Lab (D65), shape (...,3,H,W)
     rgb = linear_to_srgb(_channel_matmul(RGB_FROM_XYZ, xyz).clamp(min=0))
     return rgb.clamp(0, 1).to(lab.dtype)
 
-# %% ../nbs/00_lab.ipynb #b446ce96
+# %% ../nbs/00_lab.ipynb #8d999ffe
 LAB_NORM = dict(L_scale=50., L_shift=-1., ab_scale=110.)
 
 def normalize_lab(lab:Tensor # CIE Lab, shape (...,3,H,W)
@@ -80,7 +80,7 @@ def denormalize_lab(L:Tensor, # normalised lightness, (...,1,H,W)
     "Join normalised L and ab back into CIE Lab."
     return torch.cat([(L - LAB_NORM['L_shift']) * LAB_NORM['L_scale'], ab * LAB_NORM['ab_scale']], dim=-3)
 
-# %% ../nbs/00_lab.ipynb #30e96a43
+# %% ../nbs/00_lab.ipynb #c7ceb22f
 def rgb_to_L_ab(rgb:Tensor # sRGB in [0,1], (...,3,H,W)
                )->tuple: # normalised (L, ab)
     "Split an RGB batch into the generator's input L and its target ab."

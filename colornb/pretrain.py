@@ -4,11 +4,12 @@
 
 # %% auto #0
 __all__ = ['PRETRAIN_LR', 'MODEL_FORMAT', 'pretrain_learner', 'BatchLosses', 'NonFiniteLossError', 'StopOnNonFinite',
-           'EpochCheckpoint', 'SkipDoneEpochs', 'EpochLog', 'opt_state', 'load_opt_state', 'save_training_state',
-           'load_training_state']
+           'note_checkpoint', 'EpochCheckpoint', 'SkipDoneEpochs', 'EpochLog', 'opt_state', 'load_opt_state',
+           'save_training_state', 'load_training_state']
 
-# %% ../nbs/04_pretrain.ipynb #560d1bf6
+# %% ../nbs/04_pretrain.ipynb #5086874d
 import math
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 import torch
@@ -23,7 +24,7 @@ import colornb
 from .lab import LAB_NORM
 from .generator import build_generator, save_pt, load_pt, plain
 
-# %% ../nbs/04_pretrain.ipynb #c20c30c6
+# %% ../nbs/04_pretrain.ipynb #06cd6570
 PRETRAIN_LR = 1e-4
 
 def pretrain_learner(dls, # `DataLoaders` of (L, ab), from `colorization_dls`
@@ -37,7 +38,7 @@ def pretrain_learner(dls, # `DataLoaders` of (L, ab), from `colorization_dls`
     if G is None: G = build_generator(arch, size=dls.one_batch()[0].shape[-1], pretrained=pretrained)
     return Learner(dls, G, loss_func=nn.L1Loss(), opt_func=partial(Adam, sqr_mom=0.999, eps=1e-8, wd=0.), lr=lr, cbs=cbs)
 
-# %% ../nbs/04_pretrain.ipynb #befa20b4
+# %% ../nbs/04_pretrain.ipynb #3b4ba497
 class BatchLosses(Callback):
     "Record the loss of every training batch in `history[key]`, and the validation loss of every epoch in `history['valid_' + key]`."
     order = 60
@@ -49,9 +50,11 @@ class BatchLosses(Callback):
     def after_epoch(self):
         if self.recorder.values and len(self.recorder.values[-1]) > 1: self.history['valid_' + self.key].append(float(self.recorder.values[-1][1]))
 
-# %% ../nbs/04_pretrain.ipynb #42624f70
+# %% ../nbs/04_pretrain.ipynb #b1f1c665
 class NonFiniteLossError(RuntimeError):
     "Training stopped because a loss became NaN or infinite."
+    def __init__(self, message:str): super().__init__(message); self.message = message
+    def __str__(self): return self.message # fastai prefixes the name of the callback to `args`; the message stays clean
 
 class StopOnNonFinite(Callback):
     "Raise `NonFiniteLossError` as soon as a training loss is NaN or infinite, before it reaches the weights."
@@ -62,7 +65,20 @@ class StopOnNonFinite(Callback):
             raise NonFiniteLossError(f"{self.stage + ' ' if self.stage else ''}loss became {self.loss_grad.item()} at epoch {self.epoch + 1}, "
                                      f"batch {self.iter + 1} (step {self.train_iter + 1}); training stopped before the weights were updated")
 
-# %% ../nbs/04_pretrain.ipynb #bd7bfb81
+# %% ../nbs/04_pretrain.ipynb #2207b322
+@contextmanager
+def note_checkpoint(path:Path # the run's `model.pt`
+                   ):
+    "Add to a `NonFiniteLossError` raised inside the block which checkpoint of the run is left (and unchanged)."
+    try: yield
+    except NonFiniteLossError as e:
+        if not Path(path).exists(): e.message += '; no checkpoint had been written yet'
+        else:
+            state = load_training_state(path)
+            e.message += f"; the last checkpoint, {path} ({state['stage']} epoch {state['epoch']}), is unchanged"
+        raise
+
+# %% ../nbs/04_pretrain.ipynb #b0fe15e6
 class EpochCheckpoint(Callback):
     "Call `save(epochs_done, valid_loss)` at the end of every epoch that was trained (not one skipped when resuming)."
     order = 90
@@ -74,7 +90,7 @@ class EpochCheckpoint(Callback):
         self.save(self.epoch + 1, float(vals[1]) if len(vals) > 1 else math.nan)
         self.trained = False
 
-# %% ../nbs/04_pretrain.ipynb #c965055e
+# %% ../nbs/04_pretrain.ipynb #83955d1c
 from fastai.callback.core import CancelEpochException
 from fastai.callback.progress import CSVLogger
 
@@ -99,7 +115,7 @@ class EpochLog(CSVLogger):
         if not has_header: self.file.write(','.join(self.recorder.metric_names) + '\n')
         self.old_logger, self.learn.logger = self.logger, self._write_line
 
-# %% ../nbs/04_pretrain.ipynb #0f7c16ca
+# %% ../nbs/04_pretrain.ipynb #bee17379
 MODEL_FORMAT = 'colornb-model'
 
 def opt_state(opt)->dict:

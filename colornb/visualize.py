@@ -6,7 +6,7 @@
 __all__ = ['to_pil', 'gray_and_colour', 'comparison_grid', 'smooth', 'plot_losses', 'ColorizationPreview', 'split_view',
            'before_after_slider']
 
-# %% ../nbs/06_visualize.ipynb #5c2700ba
+# %% ../nbs/06_visualize.ipynb #9abfc1f5
 import io
 from pathlib import Path
 import numpy as np
@@ -16,7 +16,7 @@ from PIL import Image
 from fastai.callback.core import Callback
 from .lab import L_ab_to_rgb
 
-# %% ../nbs/06_visualize.ipynb #a7d6b485
+# %% ../nbs/06_visualize.ipynb #8fbf0c93
 def to_pil(rgb:torch.Tensor # one RGB image (3,H,W) in [0,1]
           )->Image.Image:
     "An 8-bit PIL image of an RGB tensor."
@@ -28,7 +28,7 @@ def gray_and_colour(L:torch.Tensor, # normalised lightness (B,1,H,W)
     "The grayscale input and the colour image that L and ab make."
     return L_ab_to_rgb(L, torch.zeros_like(ab)), L_ab_to_rgb(L, ab)
 
-# %% ../nbs/06_visualize.ipynb #2a57c569
+# %% ../nbs/06_visualize.ipynb #5124387e
 def comparison_grid(L:torch.Tensor, # normalised lightness (B,1,H,W)
                     fake_ab:torch.Tensor, # generated colour (B,2,H,W)
                     real_ab:torch.Tensor=None, # true colour (B,2,H,W), if known
@@ -49,7 +49,7 @@ def comparison_grid(L:torch.Tensor, # normalised lightness (B,1,H,W)
     fig.tight_layout()
     return fig
 
-# %% ../nbs/06_visualize.ipynb #3dfe969b
+# %% ../nbs/06_visualize.ipynb #93591683
 def smooth(values, # per-batch values
            beta:float=0.9 # weight of the past in the exponential moving average
           )->np.ndarray:
@@ -80,7 +80,7 @@ def plot_losses(history:dict, # name → list of per-batch values
     fig.tight_layout()
     return fig
 
-# %% ../nbs/06_visualize.ipynb #5e7eb0f4
+# %% ../nbs/06_visualize.ipynb #b32ed927
 def _in_notebook()->bool:
     try: return get_ipython().__class__.__name__ != 'TerminalInteractiveShell'
     except NameError: return False
@@ -127,7 +127,7 @@ class ColorizationPreview(Callback):
         if self.handle is None: self.handle = display(IPImage(buf.getvalue()), display_id=True)
         else: self.handle.update(IPImage(buf.getvalue()))
 
-# %% ../nbs/06_visualize.ipynb #5ce26aa0
+# %% ../nbs/06_visualize.ipynb #a1c262f1
 def split_view(before:Image.Image, # e.g. the grayscale photo
                after:Image.Image, # e.g. the colorized photo, same size
                at:float=0.5, # position of the split, 0 (all after) to 1 (all before)
@@ -141,7 +141,7 @@ def split_view(before:Image.Image, # e.g. the grayscale photo
     if line and 0 < x < out.width: out.paste((255, 255, 255), (max(x - line // 2, 0), 0, min(x + (line + 1) // 2, out.width), out.height))
     return out
 
-# %% ../nbs/06_visualize.ipynb #942ad6a3
+# %% ../nbs/06_visualize.ipynb #911d1bb6
 def _png(img:Image.Image)->bytes:
     buf = io.BytesIO(); img.save(buf, format='PNG'); return buf.getvalue()
 

@@ -1,0 +1,74 @@
+"The `colornb` command line as users run it: a subprocess on a folder of photos."
+import os, subprocess, sys, torch, pytest
+from pathlib import Path
+
+def colornb(*args, home=None):
+    env = dict(os.environ, COLORNB_HOME=str(home)) if home else None
+    return subprocess.run(['colornb', *map(str, args)], capture_output=True, text=True, env=env)
+
+TINY = ['--size', '64', '--bs', '4', '--no-pretrained', '--num-workers', '0', '--preview-every', '1']
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    "One tiny run of both stages, shared by the tests below."
+    from conftest import colour_photo
+    data, out = tmp_path_factory.mktemp('photos'), tmp_path_factory.mktemp('run')
+    for i in range(10): colour_photo(data/f'{i}.jpg', size=(80 + 4*i, 72), seed=i)
+    r = colornb('train', '--data', data, '--pretrain-epochs', '1', '--gan-epochs', '1', '--out', out, *TINY)
+    assert r.returncode == 0, r.stderr
+    return data, out, r
+
+def test_train_writes_every_file(trained):
+    data, out, r = trained
+    for name in ['generator_pretrained.pt', 'model.pt', 'generator.pt', 'losses.png', 'pretrain_log.csv', 'gan_log.csv']: assert (out/name).is_file(), name
+    samples = sorted(p.name for p in (out/'samples').glob('*.png'))
+    assert 'pretrain_epoch001_end.png' in samples and 'gan_epoch001_end.png' in samples and 'gan_epoch001_batch000001.png' in samples
+    for pt in out.glob('*.pt'): torch.load(pt, weights_only=True)
+    assert str(out.resolve()) in r.stdout and 'generator.pt' in r.stdout
+
+def test_checkpoints_record_what_they_hold(trained):
+    _, out, _ = trained
+    pre, model, gen = (torch.load(out/f, weights_only=True) for f in ('generator_pretrained.pt', 'model.pt', 'generator.pt'))
+    assert pre['meta']['stage'] == 'pretrain' and pre['meta']['epochs'] == 1 and pre['meta']['arch'] == 'resnet18' and pre['meta']['size'] == 64
+    assert model['stage'] == 'gan' and model['epoch'] == 1 and set(model) >= {'G', 'D', 'opt_G', 'opt_D', 'history', 'config', 'meta'}
+    assert len(model['history']['pretrain']['l1']) == 2 and len(model['history']['gan']['d_real']) == 2   # 8 training photos, batch 4
+    assert gen['meta']['valid_l1'] > 0 and gen['meta']['lab_norm'] == {'L_scale': 50.0, 'L_shift': -1.0, 'ab_scale': 110.0}
+
+def test_resume_continues_epochs_and_curves(trained, tmp_path):
+    data, out, _ = trained
+    import shutil; run = tmp_path/'run'; shutil.copytree(out, run)
+    r = colornb('train', '--data', data, '--pretrain-epochs', '1', '--gan-epochs', '2', '--out', run, '--resume', run/'model.pt', *TINY)
+    assert r.returncode == 0, r.stderr
+    model = torch.load(run/'model.pt', weights_only=True)
+    assert model['epoch'] == 2 and len(model['history']['gan']['g_l1']) == 4 and len(model['history']['pretrain']['l1']) == 2
+    assert model['opt_G']['state'][0]['step'] == 4                                                   # the optimizer went on, too
+    assert [l.split(',')[0] for l in (run/'gan_log.csv').read_text().splitlines()] == ['epoch', '0', '1']
+    assert (run/'samples'/'gan_epoch002_end.png').exists()
+
+def test_nan_loss_stops_with_the_step_and_no_checkpoint(trained, tmp_path):
+    data, _, _ = trained
+    r = colornb('train', '--data', data, '--pretrain-epochs', '2', '--gan-epochs', '1', '--out', tmp_path, '--lr-pretrain', '1e30', *TINY)
+    assert r.returncode == 1
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith('colornb train: error: pretrain loss became nan at epoch 1, batch 2 (step 2)'), last
+    assert 'no checkpoint had been written yet' in last and 'Traceback' not in r.stderr
+    assert not list(tmp_path.glob('*.pt'))
+
+def test_bad_input_is_one_line(tmp_path):
+    r = colornb('train', '--data', tmp_path/'missing', *TINY)
+    assert r.returncode == 1 and r.stderr.strip().splitlines()[-1] == f"colornb train: error: Image source {tmp_path/'missing'} does not exist"
+    (tmp_path/'not_a_model.pt').write_bytes(b'garbage')
+    r = colornb('train', '--data', tmp_path, '--resume', tmp_path/'not_a_model.pt', *TINY)
+    assert r.returncode == 1 and 'not_a_model.pt' in r.stderr and 'Traceback' not in r.stderr
+    assert colornb('train', '--arch', 'vgg').returncode == 2
+
+def test_default_output_folder_is_colornb_home(trained, tmp_path):
+    data, _, _ = trained
+    r = colornb('train', '--data', data, '--pretrain-epochs', '0', '--gan-epochs', '1', *TINY, home=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path/'train'/'generator.pt').exists() and not (tmp_path/'train'/'generator_pretrained.pt').exists()
+
+def test_every_subcommand_has_help():
+    for args in (['--help'], ['train', '--help']):
+        r = colornb(*args)
+        assert r.returncode == 0 and 'usage: colornb' in r.stdout
