@@ -69,6 +69,55 @@ def test_default_output_folder_is_colornb_home(trained, tmp_path):
     assert (tmp_path/'train'/'generator.pt').exists() and not (tmp_path/'train'/'generator_pretrained.pt').exists()
 
 def test_every_subcommand_has_help():
-    for args in (['--help'], ['train', '--help']):
+    for args in (['--help'], ['train', '--help'], ['colorize', '--help'], ['demo', '--help'], ['app', '--help']):
         r = colornb(*args)
         assert r.returncode == 0 and 'usage: colornb' in r.stdout
+
+def test_colorize_keeps_a_12_megapixel_photo_whole(trained, tmp_path):
+    import numpy as np
+    from PIL import Image
+    _, run, _ = trained
+    y, x = np.mgrid[0:3000, 0:4000]
+    big = np.stack([(x // 16) % 256, (y // 12) % 256, ((x + y) // 28) % 256], -1).astype(np.uint8)
+    Image.fromarray(big).convert('L').save(tmp_path/'old photo.jpg', quality=90)
+    r = colornb('colorize', tmp_path/'old photo.jpg', '--out', tmp_path/'out', '--checkpoint', run/'generator.pt')
+    assert r.returncode == 0, r.stderr
+    out = Image.open(tmp_path/'out'/'old photo.png')
+    assert out.size == (4000, 3000) and out.mode == 'RGB'
+    a = np.asarray(out.reduce(8)).astype(int)
+    assert (a.max(-1) - a.min(-1)).mean() > 1   # colour that was not in the grayscale input
+
+def test_colorize_a_mixed_folder_lists_the_broken_files_and_exits_1(trained, tmp_path):
+    _, run, _ = trained
+    data = tmp_path/'mixed'; data.mkdir()
+    from conftest import colour_photo
+    colour_photo(data/'good.jpg'); colour_photo(data/'also good.png', seed=3)
+    (data/'broken.jpg').write_bytes(b'\xff\xd8\xff\xe0 definitely not a jpeg')
+    (data/'truncated.png').write_bytes((data/'also good.png').read_bytes()[:200])
+    r = colornb('colorize', data, '--out', tmp_path/'out', '--checkpoint', run/'generator.pt')
+    assert r.returncode == 1
+    assert sorted(p.name for p in (tmp_path/'out').iterdir()) == ['also good.png', 'good.png']
+    errors = [l for l in r.stderr.splitlines() if l.startswith('colornb colorize: Cannot read')]
+    assert len(errors) == 2 and any('broken.jpg' in l for l in errors) and any('truncated.png' in l for l in errors)
+    assert 'Colorized 2 of 4 images' in r.stderr and 'Traceback' not in r.stderr
+
+def test_colorize_finds_the_last_trained_generator(trained, tmp_path):
+    import shutil
+    data, run, _ = trained
+    r = colornb('colorize', data/'0.jpg', '--out', tmp_path/'out', home=tmp_path/'empty-home')
+    assert r.returncode == 1 and 'no trained generator found' in r.stderr and 'colornb demo' in r.stderr
+    (tmp_path/'home'/'train').mkdir(parents=True); shutil.copy(run/'generator.pt', tmp_path/'home'/'train'/'generator.pt')
+    r = colornb('colorize', data/'0.jpg', '--out', tmp_path/'out', home=tmp_path/'home')
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path/'out'/'0.png').exists()
+
+def test_colorize_usage_errors_exit_2(tmp_path):
+    assert colornb('colorize', tmp_path).returncode == 2          # no --out
+    assert colornb('colorize', '--out', tmp_path).returncode == 2 # no input
+
+def test_demo_writes_its_results_and_says_where(tmp_path):
+    r = colornb('demo', '--out', tmp_path/'demo', '--size', '48', '--pretrain-epochs', '1', '--gan-epochs', '1')
+    assert r.returncode == 0, r.stderr
+    for name in ['comparison.png', 'metrics.md', 'metrics.csv', 'train/generator.pt', 'train/losses.png']: assert (tmp_path/'demo'/name).exists(), name
+    assert len(list((tmp_path/'demo'/'before_after').glob('*.png'))) == 4 and len(list((tmp_path/'demo'/'colorized').glob('*.png'))) == 4
+    assert str((tmp_path/'demo').resolve()) in r.stdout and '| mean | colornb |' in r.stdout
