@@ -120,7 +120,7 @@ def app_command(checkpoint:Path=None, port:int=8501, address:str='localhost', ma
     import colornb
     cmd = [sys.executable, '-m', 'streamlit', 'run', str(Path(colornb.__file__).parent/'app.py'), '--server.port', str(port),
            '--server.address', address, '--server.maxUploadSize', str(max_upload_mb), '--server.headless', 'true',
-           '--browser.gatherUsageStats', 'false']
+           '--browser.gatherUsageStats', 'false', '--client.toolbarMode', 'minimal']
     return cmd + (['--', '--checkpoint', str(checkpoint)] if checkpoint else [])
 
 def _app(args):
