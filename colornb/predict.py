@@ -92,7 +92,7 @@ def merge_full_resolution(img:Image.Image, # the original, 8-bit RGB
                           band:int=512 # rows converted at a time
                          )->Image.Image: # RGB, the size of `img`
     "The photo's own lightness with `ab` upsampled to its size."
-    rgb = np.asarray(img)
+    rgb = np.array(img) # a writable copy: torch refuses read-only buffers
     H, W = rgb.shape[:2]
     ab = F.interpolate(ab.float().cpu(), size=(H, W), mode='bilinear', align_corners=False)
     out = np.empty_like(rgb)
@@ -106,7 +106,7 @@ def merge_full_resolution(img:Image.Image, # the original, 8-bit RGB
 def _small_L(img:Image.Image, size:int)->torch.Tensor:
     "Normalised L of `img` at the generator's size, (1,1,h,w)."
     h, w = predict_size(img.height, img.width, size)
-    x = torch.from_numpy(np.asarray(img.resize((w, h), Image.BICUBIC))).permute(2, 0, 1)[None].float() / 255
+    x = torch.from_numpy(np.array(img.resize((w, h), Image.BICUBIC))).permute(2, 0, 1)[None].float() / 255
     return rgb_to_L_ab(x)[0]
 
 @torch.inference_mode()
