@@ -192,17 +192,16 @@ def train_colorizer(data='coco', # 'coco', a folder of colour photos, or a list 
     elif stage == 'pretrain': stage, done, state = 'gan', 0, None
 
     if done >= gan_epochs:
-        warnings.warn(f"{resume} has already done {done} GAN epochs of the {gan_epochs} asked for: nothing to train")
+        if done: warnings.warn(f"{resume} has already done {done} GAN epochs of the {gan_epochs} asked for: nothing to train")
         return files
     if state: # resuming stage 2
         D = PatchDiscriminator(); D.load_state_dict(state['D'])
         learn = gan_learner(dls, generator=G, D=D, lambda_l1=lambda_l1, gan_mode=gan_mode, lr=lr_gan, history=history['gan'])
         learn.create_opt(); load_opt_state(learn.opt, state['opt_G'])
         learn.conditional_gan.opt_D = pix2pix_adam(list(D.parameters()), lr=lr_gan); load_opt_state(learn.conditional_gan.opt_D, state['opt_D'])
-    elif pretrain_epochs > 0:
-        learn = gan_learner(dls, generator=files['pretrained'], lambda_l1=lambda_l1, gan_mode=gan_mode, lr=lr_gan, history=history['gan'])
-    else:
-        learn = gan_learner(dls, generator=G, lambda_l1=lambda_l1, gan_mode=gan_mode, lr=lr_gan, history=history['gan'])
+    else: # stage 2 starts from the stage-1 file; from scratch, or resumed from a finished stage 1 elsewhere, from G
+        start = files['pretrained'] if pretrain_epochs > 0 and files['pretrained'].exists() else G
+        learn = gan_learner(dls, generator=start, lambda_l1=lambda_l1, gan_mode=gan_mode, lr=lr_gan, history=history['gan'])
     cgan = learn.conditional_gan
     def save_stage2(epoch, valid_l1):
         save_training_state(files['model'], 'gan', epoch, learn.model, learn.opt, history, config, D=cgan.D, opt_D=cgan.opt_D)

@@ -121,3 +121,13 @@ def test_demo_writes_its_results_and_says_where(tmp_path):
     for name in ['comparison.png', 'metrics.md', 'metrics.csv', 'train/generator.pt', 'train/losses.png']: assert (tmp_path/'demo'/name).exists(), name
     assert len(list((tmp_path/'demo'/'before_after').glob('*.png'))) == 4 and len(list((tmp_path/'demo'/'colorized').glob('*.png'))) == 4
     assert str((tmp_path/'demo').resolve()) in r.stdout and '| mean | colornb |' in r.stdout
+
+def test_stage_one_alone_then_stage_two_elsewhere(trained, tmp_path):
+    data, _, _ = trained
+    r = colornb('train', '--data', data, '--pretrain-epochs', '1', '--gan-epochs', '0', '--out', tmp_path/'a', *TINY)
+    assert r.returncode == 0, r.stderr
+    assert torch.load(tmp_path/'a'/'model.pt', weights_only=True)['stage'] == 'pretrain' and not (tmp_path/'a'/'generator.pt').exists()
+    r = colornb('train', '--data', data, '--pretrain-epochs', '1', '--gan-epochs', '1', '--out', tmp_path/'b', '--resume', tmp_path/'a'/'model.pt', *TINY)
+    assert r.returncode == 0, r.stderr
+    model = torch.load(tmp_path/'b'/'model.pt', weights_only=True)
+    assert (model['stage'], model['epoch']) == ('gan', 1) and len(model['history']['pretrain']['l1']) == 2
