@@ -145,8 +145,8 @@ def main(argv:list=None # arguments (default: `sys.argv[1:]`)
     args = parser().parse_args(argv)
     warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning) # raised by fastai's import
     try: return args.func(args) or 0
-    except KeyboardInterrupt:
-        print(f"colornb {args.command}: interrupted", file=sys.stderr); return 130
+    except KeyboardInterrupt as e:
+        print(f"colornb {args.command}: {e or 'interrupted'}", file=sys.stderr); return 130
     except USER_ERRORS as e:
         msg = ' '.join(str(e).split()) or type(e).__name__
         print(f"colornb {args.command}: error: {msg}", file=sys.stderr); return 1

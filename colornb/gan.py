@@ -23,6 +23,7 @@ from .data import colorization_dls
 from .generator import build_generator, save_generator, load_generator
 from .discriminator import PatchDiscriminator
 from .pretrain import (pretrain_learner, BatchLosses, StopOnNonFinite, NonFiniteLossError, EpochCheckpoint, SkipDoneEpochs, note_checkpoint,
+                              save_on_interrupt, TrainingInterrupted,
                               EpochLog, save_training_state, load_training_state, load_opt_state, PRETRAIN_LR)
 from .visualize import ColorizationPreview, plot_losses, comparison_grid, gray_and_colour
 from .evaluate import psnr, colourfulness
@@ -133,7 +134,12 @@ def fixed_preview(dls, n:int=6)->tuple:
 # %% ../nbs/05_gan.ipynb #db6ae72b
 def _run_files(out:Path)->dict:
     return dict(pretrained=out/'generator_pretrained.pt', model=out/'model.pt', generator=out/'generator.pt',
-                losses=out/'losses.png', samples=out/'samples')
+                losses=out/'losses.png', samples=out/'samples', interrupted=out/'interrupted.pt')
+
+def _completed_history(history:dict, stage:str, epochs:int, n_iter:int)->dict:
+    "A copy of `history` whose `stage` part holds only the losses of its first `epochs` epochs (of `n_iter` batches each)."
+    part = {k: v[:epochs] if k.startswith('valid') else v[:epochs * n_iter] for k, v in history[stage].items()}
+    return {**history, stage: part}
 
 def _save_losses(history, path):
     fig = plot_run_losses(history); fig.savefig(path, dpi=90); plt.close(fig)
@@ -184,10 +190,14 @@ def train_colorizer(data='coco', # 'coco', a folder of colour photos, or a list 
             save_training_state(files['model'], 'pretrain', epoch, G, learn.opt, history, config)
             _save_losses(history, files['losses'])
         if state and state.get('opt_G'): learn.create_opt(); load_opt_state(learn.opt, state['opt_G'])
-        with note_checkpoint(files['model']):
+        ckpt = EpochCheckpoint(save_stage1)
+        def interrupted():
+            n = ckpt.completed()
+            return save_training_state(files['interrupted'], 'pretrain', n, G, learn.opt, _completed_history(history, 'pretrain', n, len(dls.train)), config)
+        with note_checkpoint(files['model']), save_on_interrupt(interrupted):
             learn.fit_one_cycle(pretrain_epochs, lr_pretrain,
                                 cbs=[preview(prefix='pretrain'), BatchLosses(history['pretrain']), StopOnNonFinite('pretrain'),
-                                     EpochCheckpoint(save_stage1), EpochLog('pretrain_log.csv', append=done > 0), SkipDoneEpochs(done)] + list(cbs or []))
+                                     ckpt, EpochLog('pretrain_log.csv', append=done > 0), SkipDoneEpochs(done)] + list(cbs or []))
         stage, done, state = 'gan', 0, None
     elif stage == 'pretrain': stage, done, state = 'gan', 0, None
 
@@ -208,12 +218,17 @@ def train_colorizer(data='coco', # 'coco', a folder of colour photos, or a list 
         save_generator(learn.model, files['generator'], stage='gan', epochs=epoch, valid_l1=valid_l1,
                        pretrain_epochs=len(history['pretrain'].get('valid_l1', [])))
         _save_losses(history, files['losses'])
-    with note_checkpoint(files['model']):
-        learn.fit(gan_epochs, lr_gan, cbs=[preview(prefix='gan'), StopOnNonFinite('gan'), EpochCheckpoint(save_stage2),
+    ckpt = EpochCheckpoint(save_stage2)
+    def interrupted():
+        n = ckpt.completed()
+        return save_training_state(files['interrupted'], 'gan', n, learn.model, learn.opt, _completed_history(history, 'gan', n, len(dls.train)),
+                                   config, D=cgan.D, opt_D=cgan.opt_D)
+    with note_checkpoint(files['model']), save_on_interrupt(interrupted):
+        learn.fit(gan_epochs, lr_gan, cbs=[preview(prefix='gan'), StopOnNonFinite('gan'), ckpt,
                                            EpochLog('gan_log.csv', append=done > 0), SkipDoneEpochs(done)] + list(cbs or []))
     return files
 
-# %% ../nbs/05_gan.ipynb #4dfe7b17
+# %% ../nbs/05_gan.ipynb #e87f706b
 @torch.no_grad()
 def evaluate_colorizer(G:nn.Module, # generator
                        dl # validation `DataLoader` of (L, ab)

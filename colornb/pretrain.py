@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['PRETRAIN_LR', 'MODEL_FORMAT', 'pretrain_learner', 'BatchLosses', 'NonFiniteLossError', 'StopOnNonFinite',
-           'note_checkpoint', 'EpochCheckpoint', 'SkipDoneEpochs', 'EpochLog', 'opt_state', 'load_opt_state',
-           'save_training_state', 'load_training_state']
+           'note_checkpoint', 'TrainingInterrupted', 'save_on_interrupt', 'EpochCheckpoint', 'SkipDoneEpochs',
+           'EpochLog', 'opt_state', 'load_opt_state', 'save_training_state', 'load_training_state']
 
 # %% ../nbs/04_pretrain.ipynb #5086874d
 import math
@@ -78,19 +78,39 @@ def note_checkpoint(path:Path # the run's `model.pt`
             e.message += f"; the last checkpoint, {path} ({state['stage']} epoch {state['epoch']}), is unchanged"
         raise
 
-# %% ../nbs/04_pretrain.ipynb #b0fe15e6
+# %% ../nbs/04_pretrain.ipynb #a1e7037e
+class TrainingInterrupted(KeyboardInterrupt):
+    "Training was interrupted (Ctrl-C); the message says where its state was saved."
+    def __init__(self, message:str): super().__init__(message); self.message = message
+    def __str__(self): return self.message
+
+@contextmanager
+def save_on_interrupt(save, # called with no argument on Ctrl-C; returns the path it wrote
+                     ):
+    "On `KeyboardInterrupt` inside the block, call `save()` and raise `TrainingInterrupted` naming the file."
+    try: yield
+    except TrainingInterrupted: raise
+    except KeyboardInterrupt:
+        path = save()
+        raise TrainingInterrupted(f"interrupted; the training state was saved to {path} (continue with --resume {path})") from None
+
+# %% ../nbs/04_pretrain.ipynb #de176567
 class EpochCheckpoint(Callback):
     "Call `save(epochs_done, valid_loss)` at the end of every epoch that was trained (not one skipped when resuming)."
     order = 90
-    def __init__(self, save): self.save, self.trained = save, False
+    def __init__(self, save): self.save, self.trained, self.saved = save, False, 0
     def before_train(self): self.trained = True
     def after_epoch(self):
         if not self.trained: return
         vals = self.recorder.values[-1] if self.recorder.values else []
+        self.trained, self.saved = False, self.epoch + 1 # the weights are those of the completed epoch from here on
         self.save(self.epoch + 1, float(vals[1]) if len(vals) > 1 else math.nan)
-        self.trained = False
 
-# %% ../nbs/04_pretrain.ipynb #83955d1c
+    def completed(self)->int:
+        "Epochs completed, counting one whose checkpoint is written even if the learner has not moved on yet."
+        return max(self.learn.epoch if self.learn else 0, self.saved)
+
+# %% ../nbs/04_pretrain.ipynb #6ae5d148
 from fastai.callback.core import CancelEpochException
 from fastai.callback.progress import CSVLogger
 
@@ -115,7 +135,7 @@ class EpochLog(CSVLogger):
         if not has_header: self.file.write(','.join(self.recorder.metric_names) + '\n')
         self.old_logger, self.learn.logger = self.logger, self._write_line
 
-# %% ../nbs/04_pretrain.ipynb #bee17379
+# %% ../nbs/04_pretrain.ipynb #d33df8f1
 MODEL_FORMAT = 'colornb-model'
 
 def opt_state(opt)->dict:

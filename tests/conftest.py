@@ -1,4 +1,4 @@
-import numpy as np, pytest
+import os, subprocess, numpy as np, pytest
 from pathlib import Path
 from PIL import Image
 
@@ -21,3 +21,18 @@ def photo_folder(tmp_path):
         ext = ['jpg', 'png', 'webp'][i % 3]
         colour_photo(tmp_path/('sub' if i == 9 else '.')/f'photo {i}.{ext}', size=(96 + 8*i, 64 + 4*i), seed=i)
     return tmp_path
+
+def colornb(*args, home=None):
+    env = dict(os.environ, COLORNB_HOME=str(home)) if home else None
+    return subprocess.run(['colornb', *map(str, args)], capture_output=True, text=True, env=env)
+
+TINY = ['--size', '64', '--bs', '4', '--no-pretrained', '--num-workers', '0', '--preview-every', '1']
+
+@pytest.fixture(scope='session')
+def trained(tmp_path_factory):
+    "One tiny run of both stages (colornb train on 10 generated photos), shared by the tests that need a trained run."
+    data, out = tmp_path_factory.mktemp('photos'), tmp_path_factory.mktemp('run')
+    for i in range(10): colour_photo(data/f'{i}.jpg', size=(80 + 4*i, 72), seed=i)
+    r = colornb('train', '--data', data, '--pretrain-epochs', '1', '--gan-epochs', '1', '--out', out, *TINY)
+    assert r.returncode == 0, r.stderr
+    return data, out, r

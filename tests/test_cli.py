@@ -1,22 +1,7 @@
 "The `colornb` command line as users run it: a subprocess on a folder of photos."
 import os, subprocess, sys, torch, pytest
 from pathlib import Path
-
-def colornb(*args, home=None):
-    env = dict(os.environ, COLORNB_HOME=str(home)) if home else None
-    return subprocess.run(['colornb', *map(str, args)], capture_output=True, text=True, env=env)
-
-TINY = ['--size', '64', '--bs', '4', '--no-pretrained', '--num-workers', '0', '--preview-every', '1']
-
-@pytest.fixture(scope='module')
-def trained(tmp_path_factory):
-    "One tiny run of both stages, shared by the tests below."
-    from conftest import colour_photo
-    data, out = tmp_path_factory.mktemp('photos'), tmp_path_factory.mktemp('run')
-    for i in range(10): colour_photo(data/f'{i}.jpg', size=(80 + 4*i, 72), seed=i)
-    r = colornb('train', '--data', data, '--pretrain-epochs', '1', '--gan-epochs', '1', '--out', out, *TINY)
-    assert r.returncode == 0, r.stderr
-    return data, out, r
+from conftest import colornb, TINY
 
 def test_train_writes_every_file(trained):
     data, out, r = trained

@@ -1,0 +1,60 @@
+"Faults during training, as a user meets them: the process killed (SIGKILL) or interrupted (Ctrl-C, SIGINT) mid-epoch."
+import os, signal, subprocess, time, torch, pytest
+from conftest import TINY
+
+def _wait_for_epoch(run, proc, stage='gan', epoch=1, timeout=240):
+    "Poll until `run/model.pt` records `epoch` epochs of `stage` (saves are atomic, so every read sees a whole file)."
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        assert proc.poll() is None, proc.stderr.read()
+        if (run/'model.pt').exists():
+            s = torch.load(run/'model.pt', weights_only=True)
+            if s['stage'] == stage and s['epoch'] >= epoch: return s
+        time.sleep(0.2)
+    pytest.fail(f'no {stage} epoch {epoch} checkpoint within {timeout} s')
+
+def _start(data, run, gan_epochs):
+    return subprocess.Popen(['colornb', 'train', '--data', str(data), '--pretrain-epochs', '1', '--gan-epochs', str(gan_epochs), '--out', str(run), *TINY],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+def test_sigkill_mid_epoch_loses_no_completed_epoch(trained, tmp_path):
+    data, _, _ = trained
+    run = tmp_path/'run'
+    proc = _start(data, run, gan_epochs=4)
+    _wait_for_epoch(run, proc)
+    time.sleep(0.5)                                   # into the next epoch
+    proc.send_signal(signal.SIGKILL); proc.wait(30)
+    saved = torch.load(run/'model.pt', weights_only=True)   # whole and loadable
+    assert saved['stage'] == 'gan' and saved['epoch'] >= 1
+    assert len(saved['history']['gan']['g_l1']) == 2 * saved['epoch']
+    r = subprocess.run(['colornb', 'train', '--data', str(data), '--pretrain-epochs', '1', '--gan-epochs', '4', '--out', str(run),
+                        '--resume', str(run/'model.pt'), *TINY], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    final = torch.load(run/'model.pt', weights_only=True)
+    assert final['epoch'] == 4 and len(final['history']['gan']['g_l1']) == 2 * 4   # every epoch once, none lost, none twice
+    assert not list(run.glob('.*.tmp'))                                              # no temporary file left behind
+
+def test_ctrl_c_saves_the_training_state(trained, tmp_path):
+    data, _, _ = trained
+    run = tmp_path/'run'
+    proc = _start(data, run, gan_epochs=50)
+    _wait_for_epoch(run, proc)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(120) == 130
+    err = proc.stderr.read().strip().splitlines()[-1]
+    assert err == f"colornb train: interrupted; the training state was saved to {run/'interrupted.pt'} (continue with --resume {run/'interrupted.pt'})"
+    state = torch.load(run/'interrupted.pt', weights_only=True)
+    assert state['stage'] == 'gan' and state['epoch'] >= 1
+    assert torch.load(run/'model.pt', weights_only=True)['epoch'] <= state['epoch']
+    assert len(state['history']['gan']['g_l1']) == 2 * state['epoch']                 # losses of completed epochs only
+
+def test_ctrl_c_during_a_save_waits_for_the_file(tmp_path):
+    from colornb.generator import save_pt, deferred_ctrl_c
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with deferred_ctrl_c():
+            os.kill(os.getpid(), signal.SIGINT)
+            save_pt({'format': 'test', 'x': torch.zeros(1000)}, tmp_path/'a.pt')
+            done.append(True)
+    assert done and torch.load(tmp_path/'a.pt', weights_only=True)['format'] == 'test'
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler      # the usual handler is back
