@@ -125,11 +125,11 @@ IMAGE_SUFFIXES = {'.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.bmp', '.g
 
 def expand_inputs(inputs:list # files and folders
                  )->list: # files, folders replaced by the images in them (recursively)
-    "Files to colorize: explicit files as given, folders expanded to their image files."
+    "Files to colorize: explicit files as given, folders expanded to their image files (a folder without any stays, to be reported)."
     files = []
     for i in inputs:
         p = Path(i)
-        files += sorted(get_image_files(p)) if p.is_dir() else [p]
+        files += (sorted(get_image_files(p)) or [p]) if p.is_dir() else [p]
     return files
 
 def _output_name(src:Path, out:Path, taken:set)->Path:
