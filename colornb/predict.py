@@ -6,8 +6,8 @@
 __all__ = ['MAX_PIXELS', 'IMAGE_SUFFIXES', 'DEMO_HELD_OUT', 'ImageError', 'open_image', 'predict_size', 'merge_full_resolution',
            'colorize', 'expand_inputs', 'colorize_files', 'run_demo']
 
-# %% ../nbs/07_predict.ipynb #6c22b0f0
-import io, os, tempfile, warnings
+# %% ../nbs/07_predict.ipynb #b7436a05
+import io, os, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -16,7 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from fastprogress.fastprogress import progress_bar
 from fastai.data.transforms import get_image_files
 from .lab import rgb_to_L_ab, L_ab_to_rgb
-from .generator import load_generator
+from .generator import load_generator, atomic_file
 from .cli import colornb_home
 
 # %% ../nbs/07_predict.ipynb #9ab3cbfb
@@ -138,15 +138,6 @@ def _output_name(src:Path, out:Path, taken:set)->Path:
         dst = out/f"{src.stem}{'' if k == 0 else '-colorized' if k == 1 else f'-colorized-{k}'}.png"
         if dst.resolve() not in taken: taken.add(dst.resolve()); return dst
 
-def _save_png(img:Image.Image, dst:Path):
-    "Write a PNG atomically."
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f'.{dst.stem}.', suffix='.png.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f: img.save(f, format='PNG')
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
-
 @torch.inference_mode()
 def colorize_files(inputs:list, # image files and folders
                    generator:torch.nn.Module, # from `load_generator`
@@ -176,8 +167,10 @@ def colorize_files(inputs:list, # image files and folders
             ab = generator(torch.cat([_small_L(img, size) for _, img in group]).to(dev))
             for (f, img), ab1 in zip(group, ab):
                 dst = _output_name(f, out, taken)
-                try: _save_png(merge_full_resolution(img, ab1[None]), dst); written.append((f, dst))
-                except OSError as e: failed.append((f, f"Cannot write {dst}: {e.strerror or e}"))
+                try:
+                    with atomic_file(dst) as fh: merge_full_resolution(img, ab1[None]).save(fh, format='PNG')
+                    written.append((f, dst))
+                except OSError as e: failed.append((f, str(e)))
     return written, failed
 
 # %% ../nbs/07_predict.ipynb #214a7673
