@@ -22,7 +22,7 @@ from fastai.vision.augment import Resize, FlipItem, ResizeMethod
 from fastai.torch_core import TensorImage, defaults
 from fasttransform import ItemTransform
 import torch
-from .lab import rgb_to_L_ab, L_ab_to_rgb
+from .lab import rgb_to_L_ab, gray_and_colour
 
 # %% ../nbs/01_data.ipynb #b10d8c4f
 import colornb
@@ -98,8 +98,8 @@ class RGBToLab(ItemTransform):
         L, ab = rgb_to_L_ab(b[0])
         return TensorImage(L), TensorImage(ab)
     def decodes(self, b):
-        L, ab = b[0], b[1]
-        return TensorImage(L_ab_to_rgb(L, torch.zeros_like(ab))), TensorImage(L_ab_to_rgb(L, ab))
+        gray, colour = gray_and_colour(b[0], b[1])
+        return TensorImage(gray), TensorImage(colour)
 
 # %% ../nbs/01_data.ipynb #f4ce03f1
 def _splitter(source, valid_pct:float, seed:int):

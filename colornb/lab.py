@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['XYZ_FROM_RGB', 'RGB_FROM_XYZ', 'D65_WHITE', 'LAB_NORM', 'srgb_to_linear', 'linear_to_srgb', 'rgb_to_lab',
-           'lab_to_rgb', 'normalize_lab', 'denormalize_lab', 'rgb_to_L_ab', 'L_ab_to_rgb']
+           'lab_to_rgb', 'normalize_lab', 'denormalize_lab', 'rgb_to_L_ab', 'L_ab_to_rgb', 'gray_and_colour']
 
 # %% ../nbs/00_lab.ipynb #602b0977
 import torch
@@ -91,3 +91,10 @@ def L_ab_to_rgb(L:Tensor, # normalised lightness, (...,1,H,W)
                )->Tensor: # sRGB in [0,1], (...,3,H,W)
     "Join normalised L and ab into a displayable RGB batch."
     return lab_to_rgb(denormalize_lab(L, ab))
+
+# %% ../nbs/00_lab.ipynb #a19bc91c
+def gray_and_colour(L:Tensor, # normalised lightness (B,1,H,W)
+                    ab:Tensor # normalised colour (B,2,H,W)
+                   )->tuple: # (grayscale RGB, colour RGB), each (B,3,H,W) in [0,1]
+    "The grayscale input and the colour image that L and ab make."
+    return L_ab_to_rgb(L, torch.zeros_like(ab)), L_ab_to_rgb(L, ab)
