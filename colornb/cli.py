@@ -37,16 +37,25 @@ def _add_train(sub):
     p.add_argument('--preview-every', type=int, default=200, help='training batches between preview images (0: at epoch ends only)')
     p.add_argument('--num-workers', type=int, default=None, help='DataLoader worker processes (default: fastai\'s, one per CPU)')
     p.add_argument('--seed', type=int, default=42, help='seed of the data split and the initialisation')
+    p.add_argument('--precision', default='auto', choices=['auto', 'fp32', 'bf16', 'fp16'],
+                   help='mixed precision; auto: bf16 (or fp16) on a GPU, fp32 on a CPU')
+    p.add_argument('--channels-last', action=argparse.BooleanOptionalAction, default=None,
+                   help='channels-last memory format (default: on a GPU)')
+    p.add_argument('--sync-bn', action='store_true',
+                   help='synchronise BatchNorm statistics across GPUs under torchrun/accelerate launch (for per-GPU batches under ~8)')
     p.set_defaults(func=_train)
 
 def _train(args):
     from colornb.gan import train_colorizer
+    from colornb.pretrain import is_main_process
     out = args.out or colornb_home()/'train'
     dls_kwargs = {} if args.num_workers is None else dict(num_workers=args.num_workers)
     files = train_colorizer(args.data, out=out, arch=args.arch, size=args.size, bs=args.bs, pretrain_epochs=args.pretrain_epochs,
                             gan_epochs=args.gan_epochs, pretrained=args.pretrained, resume=args.resume, n_images=args.n_images,
                             lr_pretrain=args.lr_pretrain, lr_gan=args.lr_gan, lambda_l1=args.lambda_l1, gan_mode=args.gan_loss,
-                            preview_every=args.preview_every, seed=args.seed, show=False, dls_kwargs=dls_kwargs)
+                            preview_every=args.preview_every, seed=args.seed, show=False, dls_kwargs=dls_kwargs,
+                            precision=args.precision, channels_last=args.channels_last, sync_bn=args.sync_bn)
+    if not is_main_process(): return # under torchrun / accelerate launch, rank 0 reports
     print(f"Training finished. Results in {Path(out).resolve()}:")
     for name, path in files.items():
         if path.exists(): print(f"  {path.name:26} {_describe(name)}")

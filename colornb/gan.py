@@ -7,8 +7,9 @@ __all__ = ['GAN_LR', 'LAMBDA_L1', 'GAN_LOSSES', 'GAN_KEYS', 'check_gan_mode', 'g
            'gan_learner', 'plot_run_losses', 'fixed_preview', 'train_colorizer', 'evaluate_colorizer',
            'compare_pretraining']
 
-# %% ../nbs/05_gan.ipynb #0b309150
+# %% ../nbs/05_gan.ipynb #c79fb0ba
 import math, warnings
+from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
 import torch
@@ -19,13 +20,15 @@ from fastcore.basics import ifnone
 from fastai.callback.core import Callback
 from fastai.learner import Learner
 from fastai.optimizer import Adam
-from fastai.torch_core import set_seed
+from fastai.torch_core import set_seed, num_distrib
+from fastai.callback.channelslast import ChannelsLast
 from .data import colorization_dls
 from .generator import build_generator, save_generator, load_generator
 from .discriminator import PatchDiscriminator
 from .pretrain import (pretrain_learner, BatchLosses, StopOnNonFinite, NonFiniteLossError, check_finite, EpochCheckpoint, SkipDoneEpochs, note_checkpoint,
                               save_on_interrupt, TrainingInterrupted,
-                              EpochLog, save_training_state, load_training_state, load_opt_state, PRETRAIN_LR)
+                              EpochLog, save_training_state, load_training_state, load_opt_state, PRETRAIN_LR,
+                              DeviceMixedPrecision, set_precision, distributed_ctx, is_main_process, use_local_gpu, plain_module)
 from .visualize import ColorizationPreview, plot_losses, comparison_grid
 from .lab import gray_and_colour
 from .evaluate import psnr, colourfulness
@@ -57,7 +60,7 @@ def pix2pix_adam(params, lr=GAN_LR):
 
 class ConditionalGAN(Callback):
     "pix2pix per batch: update D on (L, ab) vs (L, G(L)), then make G's loss adversarial + λ·L1."
-    order = 20 # after MixedPrecision's after_pred, before StopOnNonFinite's after_loss
+    order = 20 # after (Device)MixedPrecision's after_loss has closed its autocast, before StopOnNonFinite's after_loss
     def __init__(self, D:nn.Module, # the discriminator
                  lambda_l1:float=LAMBDA_L1, # weight of the L1 term in G's loss
                  gan_mode:str='vanilla', # 'vanilla' or 'lsgan'
@@ -68,35 +71,48 @@ class ConditionalGAN(Callback):
         self.opt_D, self.history = None, ifnone(history, {})
 
     def before_fit(self):
-        self.D.to(next(self.learn.model.parameters()).device).train()
+        dev = next(self.learn.model.parameters()).device
+        self.D.to(dev).train()
+        if any(isinstance(cb, ChannelsLast) for cb in self.learn.cbs): self.D.to(memory_format=torch.channels_last)
         if self.opt_D is None: self.opt_D = pix2pix_adam(list(self.D.parameters()), lr=self.lr)
+        mp = next((cb for cb in self.learn.cbs if isinstance(cb, DeviceMixedPrecision)), None)
+        self.autocast = partial(torch.autocast, mp.device_type, dtype=mp.dtype) if mp else nullcontext
+        self.scaler_D = torch.amp.GradScaler(dev.type, enabled=mp is not None and mp.dtype == torch.float16)
+        if num_distrib() > 1: self.D = self.learn.distributed_trainer.accelerator.prepare(self.D) # DDP, like G
         for k in GAN_KEYS: self.history.setdefault(k, [])
-
-    def after_pred(self):
-        if not self.training: return
-        L, real_ab = self.xb[0], self.yb[0]
-        self.D.requires_grad_(True)
-        d_real = gan_loss(self.D(torch.cat([L, real_ab], 1)), True, self.gan_mode)
-        d_fake = gan_loss(self.D(torch.cat([L, self.pred.detach()], 1)), False, self.gan_mode)
-        loss_D = (d_real + d_fake) / 2
-        check_finite(loss_D, 'gan discriminator loss', self.learn)
-        self.opt_D.zero_grad(); loss_D.backward(); self.opt_D.step()
-        self.D.requires_grad_(False)
-        self.d_real, self.d_fake = d_real.item(), d_fake.item()
 
     def after_loss(self):
         if not self.training: return
+        self.update_D(self.xb[0], self.yb[0], self.pred.detach())
         self.g_l1 = self.loss_grad
-        self.g_adv = gan_loss(self.D(torch.cat([self.xb[0], self.pred], 1)), True, self.gan_mode)
+        with self.autocast(): logits = plain_module(self.D)(torch.cat([self.xb[0], self.pred], 1)) # D is frozen: no DDP sync needed
+        self.g_adv = gan_loss(logits.float(), True, self.gan_mode)
         self.learn.loss_grad = self.g_adv + self.lambda_l1 * self.g_l1
+
+    def update_D(self, L, real_ab, fake_ab):
+        "One optimizer step of D on the real pair (L, ab) and the fake pair (L, G(L)); each half its own backward pass."
+        self.D.requires_grad_(True); self.opt_D.zero_grad()
+        losses = []
+        for ab, real, sync in ((real_ab, True, False), (fake_ab, False, True)): # under DDP, gradients are averaged once, after both
+            with (nullcontext() if sync or not hasattr(self.D, 'no_sync') else self.D.no_sync()):
+                with self.autocast(): logits = self.D(torch.cat([L, ab], 1))
+                loss = gan_loss(logits.float(), real, self.gan_mode)
+                check_finite(loss, 'gan discriminator loss', self.learn)
+                self.scaler_D.scale(loss / 2).backward()
+                losses.append(loss.item())
+        self.scaler_D.step(self.opt_D); self.scaler_D.update()
+        self.D.requires_grad_(False)
+        self.d_real, self.d_fake = losses
 
     def after_batch(self):
         if not self.training: return
         for k, v in zip(GAN_KEYS, (self.d_real, self.d_fake, self.g_adv.item(), self.g_l1.item())): self.history[k].append(v)
 
-    def after_fit(self): self.D.requires_grad_(True)
+    def after_fit(self):
+        self.D = plain_module(self.D)
+        self.D.requires_grad_(True)
 
-# %% ../nbs/05_gan.ipynb #4f2a8af4
+# %% ../nbs/05_gan.ipynb #41d01a9e
 def gan_learner(dls, # `DataLoaders` of (L, ab)
                 generator=None, # the pretrained generator: a `.pt` path, or a module
                 from_scratch:bool=False, # ignore `generator` and start from a new one
@@ -117,7 +133,7 @@ def gan_learner(dls, # `DataLoaders` of (L, ab)
     cgan = ConditionalGAN(ifnone(D, PatchDiscriminator()), lambda_l1=lambda_l1, gan_mode=gan_mode, lr=lr, history=history)
     return Learner(dls, G, loss_func=nn.L1Loss(), opt_func=partial(pix2pix_adam), lr=lr, cbs=[cgan] + list(cbs or []))
 
-# %% ../nbs/05_gan.ipynb #52b72039
+# %% ../nbs/05_gan.ipynb #694c15c7
 def plot_run_losses(history:dict # {'pretrain': {...}, 'gan': {...}} as `train_colorizer` records it
                    )->plt.Figure:
     "The loss curves of a whole run: stage 1's L1, then D's two losses, G's adversarial loss and G's L1 in stage 2."
@@ -134,7 +150,7 @@ def fixed_preview(dls, n:int=6)->tuple:
         if sum(len(x) for x in Ls) >= n: break
     return torch.cat(Ls)[:n].cpu(), torch.cat(abs_)[:n].cpu()
 
-# %% ../nbs/05_gan.ipynb #db6ae72b
+# %% ../nbs/05_gan.ipynb #ffea029e
 def _run_files(out:Path)->dict:
     return dict(pretrained=out/'generator_pretrained.pt', model=out/'model.pt', generator=out/'generator.pt',
                 losses=out/'losses.png', samples=out/'samples', interrupted=out/'interrupted.pt')
@@ -166,7 +182,10 @@ def train_colorizer(data='coco', # 'coco', a folder of colour photos, or a list 
                     seed:int=42, # seed of the data split and the initialisation
                     show:bool=None, # show previews inline (default: in a notebook)
                     dls_kwargs:dict=None, # more arguments for `colorization_dls` (num_workers, ...)
-                    cbs:list=None # extra fastai callbacks for both stages
+                    cbs:list=None, # extra fastai callbacks for both stages
+                    precision:str='auto', # 'auto' (bf16 or fp16 on a GPU, fp32 on a CPU), 'fp32', 'bf16', 'fp16'
+                    channels_last:bool=None, # channels-last memory format (default: on a GPU)
+                    sync_bn:bool=False # SyncBatchNorm across GPUs when launched in several processes
                    )->dict: # the files written
     "Run both training stages (or resume them), writing checkpoints, previews and loss plots to `out`."
     out = Path(out)
@@ -175,7 +194,8 @@ def train_colorizer(data='coco', # 'coco', a folder of colour photos, or a list 
     check_gan_mode(gan_mode) # before any data is read
     config = dict(data=str(data), arch=arch, size=size, bs=bs, pretrain_epochs=pretrain_epochs, gan_epochs=gan_epochs, pretrained=pretrained,
                   lr_pretrain=lr_pretrain, lr_gan=lr_gan, lambda_l1=lambda_l1, gan_mode=gan_mode, seed=seed)
-    files = _run_files(out)
+    files, main = _run_files(out), is_main_process()
+    use_local_gpu()
     set_seed(seed)
     dls = colorization_dls(data, size=size, bs=bs, seed=seed, n_images=n_images, **(dls_kwargs or {}))
     dls.path = out
@@ -187,7 +207,7 @@ def train_colorizer(data='coco', # 'coco', a folder of colour photos, or a list 
     preview = partial(ColorizationPreview, L_fix, ab_fix, out=files['samples'], every=preview_every, show=show)
 
     if stage == 'pretrain' and done < pretrain_epochs:
-        learn = pretrain_learner(dls, G=G, lr=lr_pretrain)
+        learn = set_precision(pretrain_learner(dls, G=G, lr=lr_pretrain), precision, channels_last)
         def save_stage1(epoch, valid_l1):
             save_generator(G, files['pretrained'], stage='pretrain', epochs=epoch, valid_l1=valid_l1)
             save_training_state(files['model'], 'pretrain', epoch, G, learn.opt, history, config)
@@ -197,10 +217,10 @@ def train_colorizer(data='coco', # 'coco', a folder of colour photos, or a list 
         def interrupted():
             n = ckpt.completed()
             return save_training_state(files['interrupted'], 'pretrain', n, G, learn.opt, _completed_history(history, 'pretrain', n, len(dls.train)), config)
-        with note_checkpoint(files['model']), save_on_interrupt(interrupted):
+        writers = [preview(prefix='pretrain'), ckpt, EpochLog('pretrain_log.csv', append=done > 0)] if main else []
+        with note_checkpoint(files['model']), save_on_interrupt(interrupted) if main else nullcontext(), distributed_ctx(learn, sync_bn):
             learn.fit_one_cycle(pretrain_epochs, lr_pretrain,
-                                cbs=[preview(prefix='pretrain'), BatchLosses(history['pretrain']), StopOnNonFinite('pretrain'),
-                                     ckpt, EpochLog('pretrain_log.csv', append=done > 0), SkipDoneEpochs(done)] + list(cbs or []))
+                                cbs=writers + [BatchLosses(history['pretrain']), StopOnNonFinite('pretrain'), SkipDoneEpochs(done)] + list(cbs or []))
         stage, done, state = 'gan', 0, None
     elif stage == 'pretrain': stage, done, state = 'gan', 0, None
 
@@ -210,11 +230,13 @@ def train_colorizer(data='coco', # 'coco', a folder of colour photos, or a list 
     if state: # resuming stage 2
         D = PatchDiscriminator(); D.load_state_dict(state['D'])
         learn = gan_learner(dls, generator=G, D=D, lambda_l1=lambda_l1, gan_mode=gan_mode, lr=lr_gan, history=history['gan'])
+        set_precision(learn, precision, channels_last)
         learn.create_opt(); load_opt_state(learn.opt, state['opt_G'])
         learn.conditional_gan.opt_D = pix2pix_adam(list(D.parameters()), lr=lr_gan); load_opt_state(learn.conditional_gan.opt_D, state['opt_D'])
     else: # stage 2 starts from the stage-1 file; from scratch, or resumed from a finished stage 1 elsewhere, from G
         start = files['pretrained'] if pretrain_epochs > 0 and files['pretrained'].exists() else G
-        learn = gan_learner(dls, generator=start, lambda_l1=lambda_l1, gan_mode=gan_mode, lr=lr_gan, history=history['gan'])
+        learn = set_precision(gan_learner(dls, generator=start, lambda_l1=lambda_l1, gan_mode=gan_mode, lr=lr_gan, history=history['gan']),
+                              precision, channels_last)
     cgan = learn.conditional_gan
     def save_stage2(epoch, valid_l1):
         save_training_state(files['model'], 'gan', epoch, learn.model, learn.opt, history, config, D=cgan.D, opt_D=cgan.opt_D)
@@ -226,12 +248,12 @@ def train_colorizer(data='coco', # 'coco', a folder of colour photos, or a list 
         n = ckpt.completed()
         return save_training_state(files['interrupted'], 'gan', n, learn.model, learn.opt, _completed_history(history, 'gan', n, len(dls.train)),
                                    config, D=cgan.D, opt_D=cgan.opt_D)
-    with note_checkpoint(files['model']), save_on_interrupt(interrupted):
-        learn.fit(gan_epochs, lr_gan, cbs=[preview(prefix='gan'), StopOnNonFinite('gan'), ckpt,
-                                           EpochLog('gan_log.csv', append=done > 0), SkipDoneEpochs(done)] + list(cbs or []))
+    writers = [preview(prefix='gan'), ckpt, EpochLog('gan_log.csv', append=done > 0)] if main else []
+    with note_checkpoint(files['model']), save_on_interrupt(interrupted) if main else nullcontext(), distributed_ctx(learn, sync_bn):
+        learn.fit(gan_epochs, lr_gan, cbs=writers + [StopOnNonFinite('gan'), SkipDoneEpochs(done)] + list(cbs or []))
     return files
 
-# %% ../nbs/05_gan.ipynb #e87f706b
+# %% ../nbs/05_gan.ipynb #e7ce4c74
 @torch.no_grad()
 def evaluate_colorizer(G:nn.Module, # generator
                        dl # validation `DataLoader` of (L, ab)

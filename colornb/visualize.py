@@ -100,7 +100,7 @@ class ColorizationPreview(Callback):
     @torch.no_grad()
     def preview(self, when:str):
         "Colorize the fixed photos with the current generator, save and show the grid."
-        model = self.learn.model
+        model = getattr(self.learn.model, 'module', self.learn.model) # the generator itself, also under DDP
         was_training = model.training
         model.eval()
         try: fake = model(self.L.to(next(model.parameters()).device)).float().cpu()
