@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'IMAGE_SUFFIXES', 'DEMO_HELD_OUT', 'ImageError', 'open_image', 'predict_size', 'merge_full_resolution',
-           'colorize', 'expand_inputs', 'colorize_files', 'run_demo']
+           'predict_ab', 'colorize', 'expand_inputs', 'colorize_files', 'run_demo']
 
 # %% ../nbs/07_predict.ipynb #b7436a05
 import io, os, warnings
@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 from fastprogress.fastprogress import progress_bar
 from fastai.data.transforms import get_image_files
-from .lab import rgb_to_L_ab, L_ab_to_rgb
+from .lab import rgb_to_L_ab, L_ab_to_rgb, XYZ_FROM_RGB, RGB_FROM_XYZ, D65_WHITE, LAB_NORM, _EPS, _KAPPA
 from .generator import load_generator, atomic_file
 from .cli import colornb_home
 
@@ -86,41 +86,78 @@ def predict_size(h:int, w:int, # the photo's height and width
     side = lambda x: int(min(max(32, round(x * s / 32) * 32), 4 * size))
     return side(h), side(w)
 
-# %% ../nbs/07_predict.ipynb #5b77e0a4
+# %% ../nbs/07_predict.ipynb #a50d99ad
+def _luminance_tables()->list:
+    "Three 256-entry float32 tables: the linear luminance Y (D65 white = 1) that each 8-bit value of R, G and B contributes."
+    v = torch.arange(256, dtype=torch.float64) / 255
+    lin = torch.where(v > 0.04045, ((v + 0.055) / 1.055) ** 2.4, v / 12.92) # srgb_to_linear, in float64
+    return [(lin * XYZ_FROM_RGB[1, c].double()).float().numpy() for c in range(3)]
+
+def _ab_band(ab_w:torch.Tensor, # ab already at the full width, (2,h,W)
+             y0:int, y1:int, # the rows wanted, in the full image
+             H:int # the full image's height
+            )->torch.Tensor: # (2,y1-y0,W)
+    "Rows `y0:y1` of `ab_w` upsampled to height `H`, as bilinear `F.interpolate` with `align_corners=False` does."
+    h = ab_w.shape[-2]
+    src = ((torch.arange(y0, y1, dtype=torch.float64) + 0.5) * (h / H) - 0.5).clamp(min=0)
+    i0 = src.floor().long().clamp(max=h - 1)
+    return torch.lerp(ab_w[:, i0], ab_w[:, (i0 + 1).clamp(max=h - 1)], (src - i0).float()[:, None])
+
+def _lab_f_inv_(f:torch.Tensor)->torch.Tensor:
+    "`_lab_f_inv`, overwriting `f`."
+    f3 = f.pow(3)
+    return torch.where(f3 > _EPS, f3, f.sub_(16 / 116).div_(_KAPPA))
+
 def merge_full_resolution(img:Image.Image, # the original, 8-bit RGB
                           ab:torch.Tensor, # predicted normalised ab, (1,2,h,w) at any size
-                          band:int=512 # rows converted at a time
+                          band:int=256 # rows converted at a time: fewer use less memory
                          )->Image.Image: # RGB, the size of `img`
     "The photo's own lightness with `ab` upsampled to its size."
-    rgb = np.array(img) # a writable copy: torch refuses read-only buffers
+    rgb = np.asarray(img)
     H, W = rgb.shape[:2]
-    ab = F.interpolate(ab.float().cpu(), size=(H, W), mode='bilinear', align_corners=False)
+    ab_w = F.interpolate(ab.float().cpu(), size=(ab.shape[-2], W), mode='bilinear', align_corners=False)[0]
+    ab_w[0] *= LAB_NORM['ab_scale'] / 500; ab_w[1] *= -LAB_NORM['ab_scale'] / 200 # fx = fy + a/500, fz = fy - b/200
+    tables, to_rgb = _luminance_tables(), (RGB_FROM_XYZ * D65_WHITE[None]).T.contiguous() # (X/Xn, Y, Z/Zn) rows → linear RGB rows
     out = np.empty_like(rgb)
-    for y in range(0, H, band):
-        x = torch.from_numpy(rgb[y:y + band]).permute(2, 0, 1)[None].float() / 255
-        L = rgb_to_L_ab(x)[0]
-        out[y:y + band] = (L_ab_to_rgb(L, ab[..., y:y + band, :]) * 255).round().byte()[0].permute(1, 2, 0).numpy()
+    for y0 in range(0, H, band):
+        px = rgb[y0:y0 + band]
+        Y = torch.from_numpy(tables[0][px[..., 0]]); Y += torch.from_numpy(tables[1][px[..., 1]]); Y += torch.from_numpy(tables[2][px[..., 2]])
+        fy = torch.where(Y > _EPS, Y.pow(1 / 3), Y * _KAPPA + 16 / 116)
+        d = _ab_band(ab_w, y0, y0 + len(px), H)
+        X, Z = _lab_f_inv_(d[0].add_(fy)), _lab_f_inv_(d[1].add_(fy).clamp_(min=0))
+        lin = torch.stack([X, Y, Z], -1).view(-1, 3).mm(to_rgb).clamp_(min=0)
+        srgb = torch.where(lin > 0.0031308, lin.pow(1 / 2.4).mul_(1.055 * 255).sub_(0.055 * 255 - 0.5), lin.mul(12.92 * 255).add_(0.5))
+        torch.from_numpy(out[y0:y0 + band]).view(-1, 3).copy_(srgb.clamp_(0, 255)) # +0.5 then truncation: rounding
     return Image.fromarray(out)
 
-# %% ../nbs/07_predict.ipynb #0e148d72
+# %% ../nbs/07_predict.ipynb #84959583
 def _small_L(img:Image.Image, size:int)->torch.Tensor:
     "Normalised L of `img` at the generator's size, (1,1,h,w)."
     h, w = predict_size(img.height, img.width, size)
     x = torch.from_numpy(np.array(img.resize((w, h), Image.BICUBIC))).permute(2, 0, 1)[None].float() / 255
     return rgb_to_L_ab(x)[0]
 
+def predict_ab(generator:torch.nn.Module, # from `load_generator`
+               L:torch.Tensor, # normalised L, (B,1,h,w), on any device
+               bf16:bool=False # run the generator under bfloat16 autocast
+              )->torch.Tensor: # normalised ab, (B,2,h,w), float32, on the generator's device
+    "The generator's colour for a batch of lightness, optionally in bfloat16."
+    dev = next(generator.parameters()).device
+    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+        return generator(L.to(dev)).float()
+
 @torch.inference_mode()
 def colorize(image, # a path, PIL image or array, in any mode
              generator:torch.nn.Module, # from `load_generator`
-             size:int=256 # render size: larger gives finer colour and costs more time
+             size:int=256, # render size: larger gives finer colour and costs more time
+             bf16:bool=False # bfloat16 autocast for the generator: faster on CPUs with AVX-512 BF16 and on recent GPUs
             )->Image.Image: # RGB, exactly the input's size and orientation
     "Colorize one image at its full resolution."
     img = open_image(image)
     generator.eval()
-    ab = generator(_small_L(img, size).to(next(generator.parameters()).device))
-    return merge_full_resolution(img, ab)
+    return merge_full_resolution(img, predict_ab(generator, _small_L(img, size), bf16))
 
-# %% ../nbs/07_predict.ipynb #a111719f
+# %% ../nbs/07_predict.ipynb #7a8cbf33
 IMAGE_SUFFIXES = {'.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.bmp', '.gif'}
 
 def expand_inputs(inputs:list # files and folders
@@ -144,7 +181,8 @@ def colorize_files(inputs:list, # image files and folders
                    out:Path, # output folder (created)
                    size:int=256, # render size
                    bs:int=8, # photos read and predicted together
-                   progress:bool=True # show a progress bar
+                   progress:bool=True, # show a progress bar
+                   bf16:bool=False # bfloat16 autocast for the generator
                   )->tuple: # (written: [(input, output)], failed: [(input, reason)])
     "Colorize files and folders into `out`, skipping and listing the inputs that cannot be read."
     out, files = Path(out), expand_inputs(inputs)
@@ -153,7 +191,6 @@ def colorize_files(inputs:list, # image files and folders
     if not os.access(out, os.W_OK): raise PermissionError(f"Cannot write to the output folder {out}: permission denied")
     taken = {f.resolve() for f in files}
     written, failed = [], []
-    dev = next(generator.parameters()).device
     generator.eval()
     chunks = range(0, len(files), bs)
     for i in (progress_bar(chunks) if progress and len(files) > 1 else chunks):
@@ -164,7 +201,7 @@ def colorize_files(inputs:list, # image files and folders
         groups = {}
         for f, img in opened: groups.setdefault(predict_size(img.height, img.width, size), []).append((f, img))
         for group in groups.values():
-            ab = generator(torch.cat([_small_L(img, size) for _, img in group]).to(dev))
+            ab = predict_ab(generator, torch.cat([_small_L(img, size) for _, img in group]), bf16)
             for (f, img), ab1 in zip(group, ab):
                 dst = _output_name(f, out, taken)
                 try:
@@ -173,7 +210,7 @@ def colorize_files(inputs:list, # image files and folders
                 except OSError as e: failed.append((f, str(e)))
     return written, failed
 
-# %% ../nbs/07_predict.ipynb #214a7673
+# %% ../nbs/07_predict.ipynb #fa9ba98b
 DEMO_HELD_OUT = ('skimage_astronaut.jpg', 'skimage_chelsea.jpg', 'palapeli_citrus-fruits.jpg', 'sklearn_flower.jpg')
 
 def _side_by_side(images:list, labels:list, height:int=256)->Image.Image:
