@@ -156,29 +156,6 @@ def bench_data(n:int=128, size:int=256, bs:int=16, num_workers:int=2, repeats:in
 
 def _dev(device:str): return torch.device(device if device != 'auto' else 'cuda' if torch.cuda.is_available() else 'cpu')
 
-def apply_precision(learn, precision:str='fp32', channels_last:bool=False):
-    """Mixed precision and channels-last for a colornb Learner (a local stand-in until the training functions take these options).
-    fastai's `MixedPrecision` autocasts from `before_batch` to `after_loss`; `ConditionalGAN.after_loss` runs after it has left
-    autocast, so its discriminator pass is wrapped here too."""
-    from fastai.callback.core import Callback
-    if precision == 'bf16': learn.to_bf16()
-    elif precision == 'fp16': learn.to_fp16()
-    cgan = getattr(learn, 'conditional_gan', None)
-    if cgan is not None and precision != 'fp32':
-        dtype, dev = torch.bfloat16 if precision == 'bf16' else torch.float16, _dev('auto').type
-        for event in ('after_pred', 'after_loss'):
-            def wrapped(f=getattr(cgan, event)):
-                with torch.autocast(dev, dtype=dtype): f()
-            setattr(cgan, event, wrapped)
-    if channels_last:
-        learn.model.to(memory_format=torch.channels_last)
-        if cgan is not None: cgan.D.to(memory_format=torch.channels_last)
-        class ChannelsLastInput(Callback):
-            order = -5
-            def before_batch(self): self.learn.xb = tuple(x.contiguous(memory_format=torch.channels_last) for x in self.xb)
-        learn.add_cb(ChannelsLastInput())
-    return learn
-
 def _sync(dev):
     if dev.type == 'cuda': torch.cuda.synchronize()
 
@@ -197,6 +174,7 @@ def train_fastai(stage:str, data:str, size:int=256, bs:int=16, warmup:int=1, ste
     from colornb.pretrain import pretrain_learner
     from colornb.gan import gan_learner
     from colornb.discriminator import PatchDiscriminator
+    from colornb.pretrain import set_precision
     dev = _dev(device)
     set_seed(0)
     dls = _train_dls(data, size, bs, warmup + steps, dev)
@@ -214,7 +192,7 @@ def train_fastai(stage:str, data:str, size:int=256, bs:int=16, warmup:int=1, ste
     if stage == 'pretrain': learn = pretrain_learner(dls, G=G)
     else: learn = gan_learner(dls, generator=G, D=PatchDiscriminator())
     learn.add_cbs([BatchStart(), BatchStop()])
-    apply_precision(learn, precision, channels_last)
+    set_precision(learn, precision, channels_last)
     if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats()
     learn.fit(1, lr=learn.lr)
     return dict(times=times[warmup:], gpu_peak_mb=torch.cuda.max_memory_allocated() / 2**20 if dev.type == 'cuda' else None)
