@@ -114,6 +114,42 @@ def _demo(args):
     print(f"Demo results in {Path(res['out']).resolve()}:\n  comparison.png, before_after/, colorized/, metrics.md, train/losses.png, train/generator.pt")
     print(f"Colorize your own photos with:  colornb colorize PHOTOS --out DIR")
 
+# %% ../nbs/10_cli.ipynb #63cbcafd
+def _add_evaluate(sub):
+    p = sub.add_parser('evaluate', help='measure a colorizer on colour photos, next to the gray and mean-colour baselines',
+                       description='Colorize the grayscale version of every photo in --data and compare it with the original: PSNR, SSIM, '
+                                   'ab error and its AuC, colourfulness and its difference; FID and LPIPS when torchmetrics and their weights are '
+                                   'installed. Prints the table and writes metrics.json, metrics.csv and best_worst.png into --out.',
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument('--data', required=True, help="folder of colour photos (searched recursively), or 'coco'")
+    p.add_argument('--checkpoint', type=Path, default=None, metavar='PT',
+                   help='generator .pt or model.pt (default: the newest from `colornb train` or `colornb demo` under $COLORNB_HOME, ~/.colornb)')
+    p.add_argument('--size', type=int, default=256, help='render size the model colorizes at')
+    p.add_argument('--out', type=Path, default=None, metavar='DIR', help='output folder (default: $COLORNB_HOME/evaluate, ~/.colornb/evaluate)')
+    p.add_argument('--train-data', default=None, metavar='DIR', help="the model's training photos, for the mean-colour baseline "
+                   "(default: the checkpoint's record if it has one, else the evaluated photos)")
+    p.add_argument('--max-side', type=int, default=512, help='photos larger than this are scaled down before comparing (0: full resolution)')
+    p.add_argument('--rank-by', default='ab_auc', choices=['ab_auc', 'ab_error', 'psnr', 'ssim', 'delta_colourfulness', 'lpips'],
+                   help='metric that picks the best and worst photos of best_worst.png')
+    p.add_argument('--show', type=int, default=3, help='best and worst photos shown in best_worst.png')
+    p.set_defaults(func=_evaluate)
+
+def _evaluate(args):
+    from colornb.evaluate import evaluate_folder, format_table
+    ckpt = args.checkpoint or default_generator()
+    if ckpt is None: raise FileNotFoundError(NO_GENERATOR)
+    out = args.out or colornb_home()/'evaluate'
+    with warnings.catch_warnings(): # skipped photos and notes: one line each
+        warnings.showwarning = lambda message, *a, **k: print(f"colornb evaluate: {message}", file=sys.stderr)
+        res = evaluate_folder(ckpt, args.data, size=args.size, out=out, train_data=args.train_data, max_side=args.max_side or None,
+                              rank_by=args.rank_by, n_show=args.show)
+    a, b = res['mean_ab']
+    print(f"{res['n_photos']} photos from {args.data}, colorized at size {args.size} by {ckpt}"
+          + (f"; {len(res['skipped_photos'])} skipped" if res['skipped_photos'] else '') + '\n')
+    print(format_table(res['summary'], res['skipped_metrics']))
+    print(f"mean-colour baseline: (a, b) = ({a:.1f}, {b:.1f}), the mean of {res['mean_ab_source']}")
+    print(f"\nResults in {Path(out).resolve()}: metrics.json, metrics.csv, best_worst.png")
+
 # %% ../nbs/10_cli.ipynb #0490a3ac
 def _add_app(sub):
     p = sub.add_parser('app', help='start the web app (Streamlit)', formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -138,14 +174,14 @@ def _app(args):
     print(f"colornb app: serving on http://{args.address}:{args.port} (Ctrl-C to stop)", file=sys.stderr)
     return subprocess.call(app_command(args.checkpoint, args.port, args.address, args.max_upload_mb))
 
-# %% ../nbs/10_cli.ipynb #8551e054
+# %% ../nbs/10_cli.ipynb #d6c92cb3
 USER_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, ValueError, RuntimeError, OSError)
 
 def parser()->argparse.ArgumentParser:
     "The `colornb` argument parser with all its subcommands."
     p = argparse.ArgumentParser(prog='colornb', description='colornb: grayscale-to-colour photo colorization.')
     sub = p.add_subparsers(dest='command', metavar='COMMAND', required=True)
-    for add in (_add_train, _add_colorize, _add_demo, _add_app): add(sub)
+    for add in (_add_train, _add_colorize, _add_evaluate, _add_demo, _add_app): add(sub)
     return p
 
 def main(argv:list=None # arguments (default: `sys.argv[1:]`)

@@ -1,0 +1,72 @@
+"`colornb evaluate` as users run it: a subprocess on a folder of photos, with a tiny untrained generator."
+import csv, importlib.util, json, pytest, torch
+from pathlib import Path
+from conftest import colornb, colour_photo
+
+METRICS = {'psnr', 'ssim', 'ab_error', 'ab_auc', 'colourfulness', 'original_colourfulness', 'delta_colourfulness'}
+
+@pytest.fixture(scope='module')
+def generator(tmp_path_factory):
+    from colornb.generator import build_generator, save_generator
+    torch.manual_seed(0)
+    return save_generator(build_generator('resnet18', size=64, pretrained=False), tmp_path_factory.mktemp('model')/'generator.pt')
+
+@pytest.fixture
+def photo_folder(tmp_path):
+    "Four small colour photos, one in a subfolder, and a broken file."
+    (tmp_path/'photos'/'sub').mkdir(parents=True)
+    for i, name in enumerate(['a.jpg', 'b.png', 'c.webp', 'sub/d.jpg']): colour_photo(tmp_path/'photos'/name, size=(96 + 8*i, 64), seed=i)
+    (tmp_path/'photos'/'broken.jpg').write_bytes(b'\xff\xd8\xff\xe0 not a jpeg')
+    return tmp_path/'photos'
+
+def test_evaluate_writes_the_table_and_its_files(photo_folder, generator, tmp_path):
+    r = colornb('evaluate', '--data', photo_folder, '--checkpoint', generator, '--size', '64', '--out', tmp_path/'eval')
+    assert r.returncode == 0, r.stderr
+    assert 'Traceback' not in r.stderr
+    assert sum(l.startswith(f"colornb evaluate: Skipped {photo_folder/'broken.jpg'}: ") for l in r.stderr.splitlines()) == 1
+    assert any('mean colour of the evaluated photos' in l for l in r.stderr.splitlines())
+    table = [l for l in r.stdout.splitlines() if l.startswith('| ')]
+    assert table[0].startswith('| method | psnr ↑ | ssim ↑ | ab_error ↓ | ab_auc ↑') and [l.split(' | ')[0] for l in table[1:]] == ['| model', '| gray', '| mean-colour']
+    if importlib.util.find_spec('torchmetrics') is None:
+        assert 'FID skipped: torchmetrics not installed (pip install "colornb[metrics]")' in r.stdout.splitlines()
+        assert 'LPIPS skipped: torchmetrics not installed (pip install "colornb[metrics]")' in r.stdout.splitlines()
+    js = json.loads((tmp_path/'eval'/'metrics.json').read_text())
+    assert set(js) >= {'checkpoint', 'data', 'size', 'max_side', 'summary', 'rows', 'skipped_metrics', 'skipped_photos', 'n_photos', 'mean_ab', 'mean_ab_source'}
+    assert js['n_photos'] == 4 and js['size'] == 64 and len(js['rows']) == 12 and len(js['skipped_photos']) == 1
+    assert list(js['summary']) == ['model', 'gray', 'mean-colour'] and all(set(v) >= METRICS for v in js['summary'].values())
+    assert js['summary']['gray']['colourfulness'] < 0.5 < js['summary']['gray']['delta_colourfulness']
+    assert {row['photo'] for row in js['rows']} == {'a.jpg', 'b.png', 'c.webp', 'sub/d.jpg'}
+    rows = list(csv.DictReader(open(tmp_path/'eval'/'metrics.csv')))
+    assert len(rows) == 15 and rows[-1]['photo'] == 'all photos' and rows[-1]['method'] == 'mean-colour'
+    assert (tmp_path/'eval'/'best_worst.png').stat().st_size > 1000
+
+def test_missing_folder_and_missing_model_are_one_line(generator, tmp_path):
+    r = colornb('evaluate', '--data', tmp_path/'missing', '--checkpoint', generator)
+    assert r.returncode == 1 and r.stderr.strip().splitlines()[-1] == f"colornb evaluate: error: Image source {tmp_path/'missing'} does not exist"
+    colour_photo(tmp_path/'one.jpg')
+    r = colornb('evaluate', '--data', tmp_path, home=tmp_path/'home')
+    assert r.returncode == 1 and r.stderr.startswith('colornb evaluate: error: no trained generator found') and 'Traceback' not in r.stderr
+    r = colornb('evaluate', '--help')
+    assert r.returncode == 0 and 'usage: colornb evaluate' in r.stdout and '--train-data' in r.stdout
+
+def test_fid_and_lpips_with_stand_in_weights(tmp_path, monkeypatch):
+    "The torchmetrics path, where torchmetrics is installed: random weights placed in a temporary torch hub cache, as the real ones would be."
+    pytest.importorskip('torchmetrics'); fi = pytest.importorskip('torch_fidelity.feature_extractor_inceptionv3')
+    import torchvision
+    from unittest import mock
+    from colornb.evaluate import evaluate_folder, metric_weights, skip_reason
+    from colornb.generator import build_generator
+    hub = torch.hub.get_dir()
+    try:
+        torch.hub.set_dir(str(tmp_path/'hub'))
+        assert skip_reason('fid').startswith('FID Inception weights not found at ' + str(tmp_path/'hub'/'checkpoints'))
+        metric_weights('fid').parent.mkdir(parents=True)
+        torch.save(torchvision.models.alexnet(weights=None).state_dict(), metric_weights('lpips'))
+        with mock.patch.object(fi.FeatureExtractorInceptionV3, 'load_state_dict', lambda self, sd: None), \
+             mock.patch.object(fi, 'load_state_dict_from_url', lambda *a, **k: None):
+            torch.save(fi.FeatureExtractorInceptionV3('inception-v3-compat', ['2048']).state_dict(), metric_weights('fid'))
+        assert skip_reason('fid') is None and skip_reason('lpips') is None
+        for i in range(3): colour_photo(tmp_path/f'{i}.png', seed=i)
+        res = evaluate_folder(build_generator(size=64, pretrained=False), tmp_path, size=64, rank_by='lpips', progress=False)
+        assert res['skipped_metrics'] == {} and all({'fid', 'lpips'} <= set(s) for s in res['summary'].values())
+    finally: torch.hub.set_dir(hub)
