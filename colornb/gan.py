@@ -16,7 +16,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
-from fastcore.basics import ifnone
+from fastcore.basics import ifnone, listify
 from fastai.callback.core import Callback
 from fastai.learner import Learner
 from fastai.optimizer import Adam
@@ -78,6 +78,8 @@ class ConditionalGAN(Callback):
         mp = next((cb for cb in self.learn.cbs if isinstance(cb, DeviceMixedPrecision)), None)
         self.autocast = partial(torch.autocast, mp.device_type, dtype=mp.dtype) if mp else nullcontext
         self.scaler_D = torch.amp.GradScaler(dev.type, enabled=mp is not None and mp.dtype == torch.float16)
+        if self.scaler_D.is_enabled(): # G's loss, adversarial + λ·L1, is about λ times stage 1's: start its float16 loss scale
+            self.learn.scaler = torch.amp.GradScaler(dev.type, init_scale=2.**16 / max(self.lambda_l1, 1.)) # lower, or overflow skips G's first steps
         if num_distrib() > 1: self.D = self.learn.distributed_trainer.accelerator.prepare(self.D) # DDP, like G
         for k in GAN_KEYS: self.history.setdefault(k, [])
 
@@ -131,9 +133,9 @@ def gan_learner(dls, # `DataLoaders` of (L, ab)
     else: G = generator if isinstance(generator, nn.Module) else load_generator(generator)
     G.train()
     cgan = ConditionalGAN(ifnone(D, PatchDiscriminator()), lambda_l1=lambda_l1, gan_mode=gan_mode, lr=lr, history=history)
-    return Learner(dls, G, loss_func=nn.L1Loss(), opt_func=partial(pix2pix_adam), lr=lr, cbs=[cgan] + list(cbs or []))
+    return Learner(dls, G, loss_func=nn.L1Loss(), opt_func=partial(pix2pix_adam), lr=lr, cbs=[cgan, *listify(cbs)])
 
-# %% ../nbs/05_gan.ipynb #694c15c7
+# %% ../nbs/05_gan.ipynb #c40f9cb9
 def plot_run_losses(history:dict # {'pretrain': {...}, 'gan': {...}} as `train_colorizer` records it
                    )->plt.Figure:
     "The loss curves of a whole run: stage 1's L1, then D's two losses, G's adversarial loss and G's L1 in stage 2."
@@ -150,7 +152,7 @@ def fixed_preview(dls, n:int=6)->tuple:
         if sum(len(x) for x in Ls) >= n: break
     return torch.cat(Ls)[:n].cpu(), torch.cat(abs_)[:n].cpu()
 
-# %% ../nbs/05_gan.ipynb #ffea029e
+# %% ../nbs/05_gan.ipynb #80b4bc7f
 def _run_files(out:Path)->dict:
     return dict(pretrained=out/'generator_pretrained.pt', model=out/'model.pt', generator=out/'generator.pt',
                 losses=out/'losses.png', samples=out/'samples', interrupted=out/'interrupted.pt')
@@ -253,7 +255,7 @@ def train_colorizer(data='coco', # 'coco', a folder of colour photos, or a list 
         learn.fit(gan_epochs, lr_gan, cbs=writers + [StopOnNonFinite('gan'), SkipDoneEpochs(done)] + list(cbs or []))
     return files
 
-# %% ../nbs/05_gan.ipynb #e7ce4c74
+# %% ../nbs/05_gan.ipynb #3a7781dc
 @torch.no_grad()
 def evaluate_colorizer(G:nn.Module, # generator
                        dl # validation `DataLoader` of (L, ab)
