@@ -119,20 +119,26 @@ def test_fifty_uploads_in_a_row_memory_stays_flat(app, browser, tmp_path):
     page.get_by_role('slider').first.focus()               # render size 256 → 128, to keep the test quick
     page.keyboard.press('ArrowLeft'); page.keyboard.press('ArrowLeft')
     page.get_by_role('slider').first.and_(page.locator('[aria-valuetext="128"]')).wait_for(timeout=30_000)
+    page.get_by_test_id('stStatusWidget').wait_for(state='hidden', timeout=60_000)   # the rerun for the new size is done
     rss, t0 = {}, time.time()
     for i, (f, valid) in enumerate(files, 1):
         upload(page, f)
-        if valid: page.get_by_role('button', name=DOWNLOAD).wait_for(timeout=120_000)
-        else: page.get_by_text(f'Cannot read {f.name}').wait_for(timeout=120_000)
+        try:
+            if valid: page.get_by_role('button', name=DOWNLOAD).wait_for(timeout=120_000)
+            else: page.get_by_text(f'Cannot read {f.name}').wait_for(timeout=120_000)
+        except Exception:
+            page.screenshot(path=str(tmp_path/'page.png'), full_page=True); raise
         page.get_by_role('button', name=f'Remove {f.name}').click()          # one upload at a time, as a user would
         page.get_by_role('heading', name=f.name).wait_for(state='detached', timeout=120_000)
-        if i in (1, 10, 30, 50): rss[i] = rss_mb(app.pid)
+        rss[i] = rss_mb(app.pid)
     took = time.time() - t0
     last = colour_photo(tmp_path/'after fifty.png', size=(64, 48))          # the app still answers
     upload(page, last)
     page.get_by_role('button', name=DOWNLOAD).wait_for(timeout=120_000)
     assert urllib.request.urlopen(app.url + '/_stcore/health', timeout=10).status == 200
     page.close()
-    print(f"\nserver RSS after upload 1, 10, 30, 50: {', '.join(f'{v:.0f}' for v in rss.values())} MB; "
-          f"growth 10→50: {rss[50] - rss[10]:+.0f} MB; 50 uploads in {took:.0f} s")
-    assert rss[50] - rss[10] < 100, rss
+    early, late = min(rss[i] for i in range(6, 11)), min(rss[i] for i in range(46, 51))   # floors: a leak raises them, allocator noise does not
+    print(f"\nserver RSS after upload 1, 10, 30, 50: {', '.join(f'{rss[i]:.0f}' for i in (1, 10, 30, 50))} MB (min {min(rss.values()):.0f}, "
+          f"max {max(rss.values()):.0f}); lowest over uploads 6-10: {early:.0f} MB, over 46-50: {late:.0f} MB, growth {late - early:+.0f} MB; "
+          f"50 uploads in {took:.0f} s")
+    assert late - early < 100, rss
