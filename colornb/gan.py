@@ -23,7 +23,7 @@ from fastai.optimizer import Adam
 from fastai.torch_core import set_seed, num_distrib
 from fastai.callback.channelslast import ChannelsLast
 from .data import colorization_dls
-from .generator import build_generator, save_generator, load_generator
+from .generator import build_generator, save_generator, load_generator, writable_folder
 from .discriminator import PatchDiscriminator
 from .pretrain import (pretrain_learner, BatchLosses, StopOnNonFinite, NonFiniteLossError, check_finite, EpochCheckpoint, SkipDoneEpochs, note_checkpoint,
                               save_on_interrupt, TrainingInterrupted,
@@ -190,10 +190,10 @@ def train_colorizer(data='coco', # 'coco', a folder of colour photos, or a list 
                     sync_bn:bool=False # SyncBatchNorm across GPUs when launched in several processes
                    )->dict: # the files written
     "Run both training stages (or resume them), writing checkpoints, previews and loss plots to `out`."
-    out = Path(out)
     state = load_training_state(resume) if resume else None
     if state: arch, size = state['meta']['arch'], state['meta']['size']
     check_gan_mode(gan_mode) # before any data is read
+    out = writable_folder(out) # before any epoch is trained that could not be saved
     config = dict(data=str(data), arch=arch, size=size, bs=bs, pretrain_epochs=pretrain_epochs, gan_epochs=gan_epochs, pretrained=pretrained,
                   lr_pretrain=lr_pretrain, lr_gan=lr_gan, lambda_l1=lambda_l1, gan_mode=gan_mode, seed=seed)
     files, main = _run_files(out), is_main_process()
@@ -255,7 +255,7 @@ def train_colorizer(data='coco', # 'coco', a folder of colour photos, or a list 
         learn.fit(gan_epochs, lr_gan, cbs=writers + [StopOnNonFinite('gan'), SkipDoneEpochs(done)] + list(cbs or []))
     return files
 
-# %% ../nbs/05_gan.ipynb #3a7781dc
+# %% ../nbs/05_gan.ipynb #e1fafff0
 @torch.no_grad()
 def evaluate_colorizer(G:nn.Module, # generator
                        dl # validation `DataLoader` of (L, ab)

@@ -36,3 +36,14 @@ def trained(tmp_path_factory):
     r = colornb('train', '--data', data, '--pretrain-epochs', '1', '--gan-epochs', '1', '--out', out, *TINY)
     assert r.returncode == 0, r.stderr
     return data, out, r
+
+def without_root_powers(cmd:list)->list:
+    """`cmd` run so that file permissions bind it: as root (CI runs as root), through `setpriv` without the capabilities
+    that let root write into a read-only folder (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER); as anyone else, as it is."""
+    if os.geteuid() != 0: return list(map(str, cmd))
+    return ['setpriv', '--inh-caps=-all', '--bounding-set=-dac_override,-dac_read_search,-fowner', '--', *map(str, cmd)]
+
+def read_only_folder(path:Path)->Path:
+    "Make the folder `path`, readable but not writable (mode 0555)."
+    path.mkdir(parents=True); path.chmod(0o555)
+    return path

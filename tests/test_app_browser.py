@@ -1,14 +1,34 @@
-"The web app end to end: `colornb app` serving on localhost, a real headless Chromium uploading a photo."
-import os, shutil, socket, subprocess, time, urllib.request, pytest
+"The web app end to end: `colornb app` serving on localhost, a real headless Chromium uploading photos."
+import os, shutil, signal, socket, subprocess, time, urllib.request, numpy as np, pytest
 from pathlib import Path
+from types import SimpleNamespace
+from PIL import Image
+from conftest import colour_photo
 
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
+MAX_UPLOAD_MB = 1 # the server's upload limit in these tests (`colornb app --max-upload-mb`)
+DOWNLOAD = 'Download the colorized photo (PNG, full resolution)'
 
 def _free_port()->int:
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
+def _children(pid:int)->list:
+    "Ids of the processes whose parent is `pid`."
+    kids = []
+    for d in Path('/proc').iterdir():
+        try:
+            if d.name.isdigit() and int((d/'stat').read_text().rsplit(')', 1)[1].split()[1]) == pid: kids.append(int(d.name))
+        except (OSError, IndexError, ValueError): pass
+    return kids
+
+def rss_mb(pid:int)->float:
+    "Resident memory of process `pid` in MB, from /proc/<pid>/status."
+    line = next(l for l in Path(f'/proc/{pid}/status').read_text().splitlines() if l.startswith('VmRSS:'))
+    return int(line.split()[1]) / 1024
+
 @pytest.fixture(scope='module')
-def app_url(tmp_path_factory):
+def app(tmp_path_factory):
+    "`colornb app` with a tiny random generator and a 1 MB upload limit: its URL and the id of the Streamlit server process."
     if not CHROMIUM or not shutil.which('colornb'):
         if os.environ.get('CI'): pytest.fail('CI must install chromium and playwright (see .ci/run)')
         pytest.skip('no chromium on this machine: apt-get install chromium; pip install playwright')
@@ -16,39 +36,109 @@ def app_url(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('app')
     save_generator(build_generator(size=64, pretrained=False), tmp/'generator.pt', epochs=1, stage='gan')
     port = _free_port()
-    server = subprocess.Popen(['colornb', 'app', '--checkpoint', str(tmp/'generator.pt'), '--port', str(port), '--address', '127.0.0.1'],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    server = subprocess.Popen(['colornb', 'app', '--checkpoint', str(tmp/'generator.pt'), '--port', str(port), '--address', '127.0.0.1',
+                               '--max-upload-mb', str(MAX_UPLOAD_MB)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f'http://127.0.0.1:{port}'
     try:
         for _ in range(120):                                   # at most 60 s for Streamlit to start
             try: urllib.request.urlopen(url + '/_stcore/health', timeout=2); break
             except OSError: time.sleep(0.5)
         else: pytest.fail('the app did not start within 60 s')
-        yield url
+        streamlit = _children(server.pid)                      # `colornb app` runs `streamlit run` as its child
+        assert len(streamlit) == 1, streamlit
+        yield SimpleNamespace(url=url, pid=streamlit[0])
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)                  # colornb and its Streamlit server
         try: server.wait(10)
-        except subprocess.TimeoutExpired: server.kill()
+        except subprocess.TimeoutExpired: os.killpg(server.pid, signal.SIGKILL)
 
-def test_upload_colorize_download_in_a_real_browser(app_url, tmp_path):
+@pytest.fixture(scope='module')
+def browser(app):
     from playwright.sync_api import sync_playwright
-    from PIL import Image
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=['--no-sandbox', '--disable-gpu'])
+        try: yield b
+        finally: b.close()
+
+def open_app(browser, app):
+    page = browser.new_page(accept_downloads=True)
+    page.goto(app.url, timeout=60_000)
+    page.get_by_text('colornb: colour for black-and-white photos').wait_for(timeout=60_000)
+    return page
+
+def upload(page, path:Path):
+    page.locator('input[type="file"]').set_input_files(str(path))
+
+def test_upload_colorize_download_in_a_real_browser(app, browser, tmp_path):
     from colornb.data import SAMPLES_PATH
     photo = tmp_path/'old photo.jpg'
     Image.open(SAMPLES_PATH/'skimage_chelsea.jpg').convert('L').save(photo)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=['--no-sandbox', '--disable-gpu'])
-        try:
-            page = browser.new_page(accept_downloads=True)
-            page.goto(app_url, timeout=60_000)
-            page.get_by_text('colornb: colour for black-and-white photos').wait_for(timeout=60_000)
-            page.locator('input[type="file"]').set_input_files(str(photo))
-            button = page.get_by_role('button', name='Download the colorized photo (PNG, full resolution)')
-            button.wait_for(timeout=120_000)
-            assert page.locator('[data-testid="stImage"] img').count() >= 3      # grayscale, colorized, before/after
-            with page.expect_download(timeout=60_000) as dl: button.click()
-            dl.value.save_as(tmp_path/'downloaded.png')
-            page.screenshot(path=str(tmp_path/'page.png'), full_page=True)
-        finally: browser.close()
+    page = open_app(browser, app)
+    upload(page, photo)
+    button = page.get_by_role('button', name=DOWNLOAD)
+    button.wait_for(timeout=120_000)
+    assert page.locator('[data-testid="stImage"] img').count() >= 3      # grayscale, colorized, before/after
+    with page.expect_download(timeout=60_000) as dl: button.click()
+    dl.value.save_as(tmp_path/'downloaded.png')
+    page.screenshot(path=str(tmp_path/'page.png'), full_page=True)
+    page.close()
     got = Image.open(tmp_path/'downloaded.png')
     assert got.size == Image.open(photo).size and got.mode == 'RGB'
+
+def test_upload_over_the_size_limit_is_refused(app, browser, tmp_path):
+    big = tmp_path/'big photo.png'                         # a real photo, so that only its size can be the reason it is refused
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (600, 800, 3), dtype=np.uint8)).save(big)
+    assert big.stat().st_size > MAX_UPLOAD_MB * 1024**2
+    small = colour_photo(tmp_path/'small photo.png', size=(64, 48))
+    page = open_app(browser, app)
+    upload(page, big)
+    page.get_by_text(f'File must be {MAX_UPLOAD_MB:.1f}MB or smaller.').wait_for(timeout=30_000)   # Streamlit's refusal, beside the file's name
+    upload(page, small)                                    # the app still works, for a photo under the limit
+    page.get_by_role('button', name=DOWNLOAD).wait_for(timeout=120_000)
+    assert page.get_by_role('heading', name='small photo.png').count() == 1
+    assert page.get_by_role('heading', name='big photo.png').count() == 0   # the refused file never reached the app
+    assert page.get_by_role('button', name=DOWNLOAD).count() == 1
+    page.close()
+
+def _fifty_uploads(d:Path)->list:
+    "50 small files, valid photos and broken files mixed: (file, valid)."
+    files = []
+    for i in range(50):
+        kind = i % 5
+        if kind in (0, 3): files.append((colour_photo(d/f'photo {i:02d}.{"png" if kind == 0 else "jpg"}', size=(320, 240), seed=i), True))
+        elif kind == 1: (d/f'text {i:02d}.jpg').write_text('this is not a photo'); files.append((d/f'text {i:02d}.jpg', False))
+        elif kind == 2:
+            whole = colour_photo(d/'whole.png', size=(64, 48), seed=i).read_bytes()
+            (d/f'truncated {i:02d}.png').write_bytes(whole[:len(whole) // 3]); files.append((d/f'truncated {i:02d}.png', False))
+        else: (d/f'empty {i:02d}.webp').write_bytes(b''); files.append((d/f'empty {i:02d}.webp', False))
+    return files
+
+def test_fifty_uploads_in_a_row_memory_stays_flat(app, browser, tmp_path):
+    files = _fifty_uploads(tmp_path)
+    page = open_app(browser, app)
+    page.get_by_role('slider').first.focus()               # render size 256 → 128, to keep the test quick
+    page.keyboard.press('ArrowLeft'); page.keyboard.press('ArrowLeft')
+    page.get_by_role('slider').first.and_(page.locator('[aria-valuetext="128"]')).wait_for(timeout=30_000)
+    page.get_by_test_id('stStatusWidget').wait_for(state='hidden', timeout=60_000)   # the rerun for the new size is done
+    rss, t0 = {}, time.time()
+    for i, (f, valid) in enumerate(files, 1):
+        upload(page, f)
+        try:
+            if valid: page.get_by_role('button', name=DOWNLOAD).wait_for(timeout=120_000)
+            else: page.get_by_text(f'Cannot read {f.name}').wait_for(timeout=120_000)
+        except Exception:
+            page.screenshot(path=str(tmp_path/'page.png'), full_page=True); raise
+        page.get_by_role('button', name=f'Remove {f.name}').click()          # one upload at a time, as a user would
+        page.get_by_role('heading', name=f.name).wait_for(state='detached', timeout=120_000)
+        rss[i] = rss_mb(app.pid)
+    took = time.time() - t0
+    last = colour_photo(tmp_path/'after fifty.png', size=(64, 48))          # the app still answers
+    upload(page, last)
+    page.get_by_role('button', name=DOWNLOAD).wait_for(timeout=120_000)
+    assert urllib.request.urlopen(app.url + '/_stcore/health', timeout=10).status == 200
+    page.close()
+    early, late = min(rss[i] for i in range(6, 11)), min(rss[i] for i in range(46, 51))   # floors: a leak raises them, allocator noise does not
+    print(f"\nserver RSS after upload 1, 10, 30, 50: {', '.join(f'{rss[i]:.0f}' for i in (1, 10, 30, 50))} MB (min {min(rss.values()):.0f}, "
+          f"max {max(rss.values()):.0f}); lowest over uploads 6-10: {early:.0f} MB, over 46-50: {late:.0f} MB, growth {late - early:+.0f} MB; "
+          f"50 uploads in {took:.0f} s")
+    assert late - early < 100, rss

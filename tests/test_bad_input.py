@@ -1,8 +1,8 @@
 "The bad-input battery: every file is made here, and goes through `colorize`, `colornb colorize`, the data loader and the web app."
-import hashlib, os, warnings, numpy as np, pytest, torch
+import hashlib, os, subprocess, sys, warnings, numpy as np, pytest, torch
 from pathlib import Path
 from PIL import Image
-from conftest import colornb
+from conftest import colornb, colour_photo, without_root_powers, read_only_folder, TINY
 
 def _photo(w=96, h=64):
     y, x = np.mgrid[0:h, 0:w]
@@ -85,6 +85,34 @@ def test_output_folder_problems(battery, tmp_path):
     assert (d/'rgba-colorized.png').exists() and (d/'rgba.png').read_bytes() and hashlib.sha256((d/'rgba.png').read_bytes()).hexdigest() == before[d/'rgba.png']
     for p in set(_digests(d)) - set(before): p.unlink()
 
+def test_read_only_output_folder(battery, tmp_path):
+    d, expected, ckpt = battery
+    ro = read_only_folder(tmp_path/'read-only')
+    before = _digests(d)
+    for out, line in [(ro, f"Cannot write to the output folder {ro}: permission denied"),
+                      (ro/'new', f"Cannot create the output folder {ro/'new'}: Permission denied")]:
+        r = subprocess.run(without_root_powers(['colornb', 'colorize', d/'rgba.png', d/'cmyk.jpg', '--out', out, '--checkpoint', ckpt, '--size', '64']),
+                           capture_output=True, text=True)
+        print(r.stderr.strip().splitlines()[-1])
+        assert r.returncode == 1 and 'Traceback' not in r.stderr and r.stdout == ''
+        assert r.stderr.strip().splitlines()[-1] == f"colornb colorize: error: {line}"
+    # the same through the library: an OSError that a program can catch, raised before any photo is read
+    code = ("import sys; from colornb.predict import colorize_files, load_generator\n"
+            "try: colorize_files([sys.argv[1]], load_generator(sys.argv[2]), sys.argv[3], size=64)\n"
+            "except OSError as e: print(type(e).__name__, e)")
+    r = subprocess.run(without_root_powers([sys.executable, '-c', code, d/'rgba.png', ckpt, ro]), capture_output=True, text=True)
+    assert r.stdout.strip() == f"PermissionError Cannot write to the output folder {ro}: permission denied", r.stderr
+    assert list(ro.iterdir()) == [] and _digests(d) == before                     # nothing written, no input touched
+
+def test_train_into_a_read_only_folder_stops_before_training(photo_folder, tmp_path):
+    ro = read_only_folder(tmp_path/'read-only')
+    r = subprocess.run(without_root_powers(['colornb', 'train', '--data', photo_folder, '--out', ro, '--pretrain-epochs', '1', '--gan-epochs', '1', *TINY]),
+                       capture_output=True, text=True)
+    print(r.stderr.strip().splitlines()[-1])
+    assert r.returncode == 1 and 'Traceback' not in r.stderr
+    assert r.stderr.strip().splitlines() == [f"colornb train: error: Cannot write to the output folder {ro}: Permission denied"]
+    assert 'epoch' not in r.stdout and list(ro.iterdir()) == []                    # no epoch trained, nothing written
+
 def test_data_loader(battery):
     from colornb.data import colorization_dls
     d, expected, _ = battery
@@ -111,3 +139,21 @@ def test_web_app(battery):
     bad = [n for n, _, _ in uploads if expected[n][0] == 'error']
     assert sorted(e.value.split(':')[0] for e in at.error) == sorted(f'Cannot read {n}' for n in bad)
     assert len(at.download_button) == len(uploads) - len(bad)
+
+def test_web_app_opens_no_path_a_user_gives(battery):
+    "The app reads only uploaded bytes and the bundled samples, picked from a fixed list: a file name is never opened as a path."
+    from streamlit.testing.v1 import AppTest
+    import colornb
+    from colornb.data import SAMPLES_PATH
+    d, expected, ckpt = battery
+    real = SAMPLES_PATH/'skimage_chelsea.jpg'
+    os.environ['COLORNB_CHECKPOINT'] = str(ckpt)
+    try:
+        at = AppTest.from_file(str(Path(colornb.__file__).parent/'app.py'), default_timeout=300).run()
+        inputs = {k: len(getattr(at, k)) for k in ('text_input', 'text_area', 'number_input', 'chat_input', 'date_input', 'time_input')}
+        assert inputs == dict.fromkeys(inputs, 0), inputs                           # nowhere to type a path
+        assert at.selectbox[0].options == ['(none)'] + sorted(p.name for p in SAMPLES_PATH.glob('*.jpg'))
+        at.file_uploader[0].set_value([(str(real), b'not a photo', 'image/jpeg')]).run()   # named like a real photo on this disk
+    finally: del os.environ['COLORNB_CHECKPOINT']
+    assert len(at.exception) == 0 and len(at.download_button) == 0                 # the bytes were read, not the file of that name
+    assert [e.value.split(':')[0] for e in at.error] == [f'Cannot read {real}']

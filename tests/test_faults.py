@@ -1,5 +1,5 @@
-"Faults during training, as a user meets them: the process killed (SIGKILL) or interrupted (Ctrl-C, SIGINT) mid-epoch."
-import os, signal, subprocess, time, torch, pytest
+"Faults during training, as a user meets them: the process killed (SIGKILL) or interrupted (Ctrl-C, SIGINT) mid-epoch, a disk that fills up."
+import os, signal, subprocess, sys, time, torch, pytest
 from conftest import TINY
 
 def _wait_for_epoch(run, proc, stage='gan', epoch=1, timeout=240):
@@ -58,3 +58,30 @@ def test_ctrl_c_during_a_save_waits_for_the_file(tmp_path):
             done.append(True)
     assert done and torch.load(tmp_path/'a.pt', weights_only=True)['format'] == 'test'
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler      # the usual handler is back
+
+FULL_DISK = '''
+import errno, sys, torch
+real_save, model_saves = torch.save, []
+def save(obj, f, *args, **kwargs):
+    "torch.save, failing as on a full disk from the second training checkpoint (model.pt) on."
+    if obj.get('format') == 'colornb-model':
+        model_saves.append(obj['epoch'])
+        if len(model_saves) >= 2: raise OSError(errno.ENOSPC, 'No space left on device')
+    return real_save(obj, f, *args, **kwargs)
+torch.save = save
+from colornb.cli import main
+sys.exit(main(sys.argv[1:]))
+'''
+
+def test_full_disk_during_training_keeps_the_previous_checkpoint(trained, tmp_path):
+    data, _, _ = trained
+    run = tmp_path/'run'
+    r = subprocess.run([sys.executable, '-c', FULL_DISK, 'train', '--data', str(data), '--pretrain-epochs', '2', '--gan-epochs', '0', '--out', str(run), *TINY],
+                       capture_output=True, text=True)
+    print(r.stderr.strip().splitlines()[-1])
+    assert r.returncode == 1 and 'Traceback' not in r.stderr and 'Exception occured' not in r.stderr
+    assert r.stderr.strip().splitlines()[-1] == (f"colornb train: error: Cannot write {run/'model.pt'}: No space left on device; "
+                                                 "the previous file, if any, is unchanged")
+    state = torch.load(run/'model.pt', weights_only=True)                           # whole, and still the end of epoch 1
+    assert (state['stage'], state['epoch']) == ('pretrain', 1) and len(state['history']['pretrain']['valid_l1']) == 1
+    assert not list(run.glob('.*.tmp')) and not (run/'interrupted.pt').exists()      # no temporary file left behind
