@@ -35,3 +35,19 @@ def test_ci_runs_the_readme_test_command():
     blocks = re.findall(r'```bash\n(.*?)\n```', readme, flags=re.S)
     test_cmd = next(b for b in blocks if 'pytest' in b)
     assert test_cmd in ci.splitlines()
+
+def test_every_notebook_installs_colornb_in_colab_and_has_a_colab_link():
+    import json
+    readme = (REPO/'README.md').read_text()
+    for nb in sorted((REPO/'nbs').glob('[0-9][0-9]_*.ipynb')):
+        cells = json.loads(nb.read_text())['cells']
+        first_code = next(''.join(c['source']) for c in cells if c['cell_type'] == 'code')
+        assert "if 'google.colab' in sys.modules:" in first_code and 'git+https://github.com/colornb/colornb' in first_code, nb.name
+        assert f'https://colab.research.google.com/github/colornb/colornb/blob/main/nbs/{nb.name}' in readme, nb.name
+    # the cell does nothing outside Colab, and installs colornb inside it
+    code, calls = first_code.replace("subprocess.run(", "fake_run("), []
+    fake_run = lambda cmd, **kwargs: calls.append(cmd)
+    exec(code, dict(fake_run=fake_run)); assert calls == []
+    sys.modules['google.colab'] = type(sys)('google.colab')
+    try: exec(code, dict(fake_run=fake_run)); assert calls[0][-1] == 'git+https://github.com/colornb/colornb'
+    finally: del sys.modules['google.colab']
