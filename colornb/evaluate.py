@@ -7,7 +7,7 @@ __all__ = ['PSNR_CAP', 'FID_WEIGHTS', 'LPIPS_NET', 'METHODS', 'COLUMNS', 'HIGHER
            'colourfulness', 'delta_colourfulness', 'image_metrics', 'metric_weights', 'skip_reason', 'SetMetrics',
            'constant_colour', 'mean_colour', 'format_table', 'evaluate_folder']
 
-# %% ../nbs/08_evaluate.ipynb #30bed4c2
+# %% ../nbs/08_evaluate.ipynb #ac1b7b6c
 import csv, importlib.util, json, warnings
 from pathlib import Path
 import numpy as np
@@ -19,11 +19,11 @@ import matplotlib.pyplot as plt
 from fastprogress.fastprogress import progress_bar
 from .lab import rgb_to_lab, lab_to_rgb, LAB_NORM
 from .data import find_photos, keep_colour_photos, photo_status
-from .generator import load_generator
+from .generator import load_generator, writable_folder
 from .predict import open_image, ImageError, colorize
 from .visualize import to_pil
 
-# %% ../nbs/08_evaluate.ipynb #5b5b7647
+# %% ../nbs/08_evaluate.ipynb #f6279a7a
 def psnr(pred:Tensor, # RGB in [0,1], (B,3,H,W)
          target:Tensor # RGB in [0,1], (B,3,H,W)
         )->Tensor: # (B,) in dB; inf where the images are identical
@@ -31,7 +31,7 @@ def psnr(pred:Tensor, # RGB in [0,1], (B,3,H,W)
     mse = (pred.float() - target.float()).square().flatten(1).mean(1)
     return 10 * torch.log10(1 / mse)
 
-# %% ../nbs/08_evaluate.ipynb #8fc30575
+# %% ../nbs/08_evaluate.ipynb #6e0e1faa
 def _gaussian_window(sigma:float, truncate:float=3.5)->Tensor:
     "1-D Gaussian weights of radius `int(truncate·sigma + 0.5)`, summing to 1 (scipy's `gaussian_filter` kernel)."
     r = int(truncate * sigma + 0.5)
@@ -55,21 +55,21 @@ def ssim(pred:Tensor, # RGB in [0,1], (B,3,H,W)
     s = (2 * mx * my + c1) * (2 * cov + c2) / ((mx * mx + my * my + c1) * (vx + vy + c2))
     return s.view(B, -1).mean(1).float()
 
-# %% ../nbs/08_evaluate.ipynb #dc0e7203
+# %% ../nbs/08_evaluate.ipynb #d842531a
 def ab_error(pred:Tensor, # RGB in [0,1], (B,3,H,W)
              target:Tensor # RGB in [0,1], (B,3,H,W)
             )->Tensor: # (B,H,W) per-pixel distance in the ab plane, in Lab units
     "Per-pixel Euclidean distance between the colours (a, b) of two RGB batches."
     return (rgb_to_lab(pred.float())[:, 1:] - rgb_to_lab(target.float())[:, 1:]).norm(dim=1)
 
-# %% ../nbs/08_evaluate.ipynb #fb96c4f3
+# %% ../nbs/08_evaluate.ipynb #252e7b4f
 def ab_auc(err:Tensor, # per-pixel ab errors, (B,H,W), from `ab_error`
            max_threshold:float=150. # the sweep runs over thresholds 0..max_threshold
           )->Tensor: # (B,) in [0,1], 1 for perfect colour
     "Area under the cumulative distribution of the ab error over thresholds 0..150, normalised (Zhang et al. 2016)."
     return 1 - err.float().clamp(max=max_threshold).flatten(1).mean(1) / max_threshold
 
-# %% ../nbs/08_evaluate.ipynb #5c20444d
+# %% ../nbs/08_evaluate.ipynb #f8547c41
 def colourfulness(rgb:Tensor # RGB in [0,1], (B,3,H,W)
                  )->Tensor: # (B,) Hasler-Süsstrunk colourfulness, on the 0-255 scale of the paper
     "Colourfulness M = σ_rgyb + 0.3·μ_rgyb of Hasler & Süsstrunk (2003), per image."
@@ -79,14 +79,14 @@ def colourfulness(rgb:Tensor # RGB in [0,1], (B,3,H,W)
     mean = (rg.mean(1).square() + yb.mean(1).square()).sqrt()
     return std + 0.3 * mean
 
-# %% ../nbs/08_evaluate.ipynb #91cfa285
+# %% ../nbs/08_evaluate.ipynb #9b3701c6
 def delta_colourfulness(pred:Tensor, # RGB in [0,1], (B,3,H,W)
                         target:Tensor # RGB in [0,1], (B,3,H,W)
                        )->Tensor: # (B,) |M(pred) − M(target)|
     "How far the colourfulness of each output is from that of its original."
     return (colourfulness(pred) - colourfulness(target)).abs()
 
-# %% ../nbs/08_evaluate.ipynb #4967e26a
+# %% ../nbs/08_evaluate.ipynb #ef0db787
 PSNR_CAP = 100. # dB; identical images have infinite PSNR
 
 def image_metrics(pred:Tensor, # colorized RGB in [0,1], (B,3,H,W)
@@ -98,7 +98,7 @@ def image_metrics(pred:Tensor, # colorized RGB in [0,1], (B,3,H,W)
     return dict(psnr=psnr(pred, target).clamp(max=PSNR_CAP), ssim=ssim(pred, target), ab_error=err.flatten(1).mean(1), ab_auc=ab_auc(err),
                 colourfulness=cf, original_colourfulness=cf_real, delta_colourfulness=(cf - cf_real).abs())
 
-# %% ../nbs/08_evaluate.ipynb #055bf535
+# %% ../nbs/08_evaluate.ipynb #f4a32618
 FID_WEIGHTS = 'weights-inception-2015-12-05-6726825d.pth' # torch-fidelity's Inception-v3 for FID
 LPIPS_NET = 'alex' # LPIPS on AlexNet features
 
@@ -121,7 +121,7 @@ def skip_reason(metric:str # 'fid' or 'lpips'
     if not path.is_file(): return f"{what} weights not found at {path}; colornb does not download them (no network use), put the file there"
     return None
 
-# %% ../nbs/08_evaluate.ipynb #b87c1b78
+# %% ../nbs/08_evaluate.ipynb #b676f284
 class SetMetrics:
     "FID and LPIPS of one method's outputs against the originals, through torchmetrics; each skipped with its reason when unavailable."
     def __init__(self, device='cpu'):
@@ -149,7 +149,7 @@ class SetMetrics:
         if self.fid.real_features_num_samples < 2: self.skipped['fid'] = 'needs at least 2 photos'; return {}
         return dict(fid=self.fid.compute().item())
 
-# %% ../nbs/08_evaluate.ipynb #ca295e3c
+# %% ../nbs/08_evaluate.ipynb #32993ed6
 def constant_colour(rgb:Tensor, # photos, RGB in [0,1], (B,3,H,W)
                     ab=(0., 0.) # the colour (a, b) for every pixel, in Lab units
                    )->Tensor: # RGB in [0,1], (B,3,H,W)
@@ -158,7 +158,7 @@ def constant_colour(rgb:Tensor, # photos, RGB in [0,1], (B,3,H,W)
     lab[:, 1:] = torch.as_tensor(ab, dtype=lab.dtype, device=lab.device).view(1, 2, 1, 1)
     return lab_to_rgb(lab)
 
-# %% ../nbs/08_evaluate.ipynb #8f374211
+# %% ../nbs/08_evaluate.ipynb #4bcd2c93
 def mean_colour(source, # photos (a folder, a list of files, 'coco'), or an iterable of normalised (L, ab) batches
                 size:int=128 # photos are scaled down to at most this side first
                )->Tensor: # (2,) mean (a, b) in Lab units
@@ -179,7 +179,7 @@ def _to_tensor(im:Image.Image)->Tensor:
     "A PIL RGB image as a (1,3,H,W) float tensor in [0,1]."
     return torch.from_numpy(np.array(im)).permute(2, 0, 1)[None].float() / 255
 
-# %% ../nbs/08_evaluate.ipynb #1a05f02f
+# %% ../nbs/08_evaluate.ipynb #c09ab66b
 METHODS = ('model', 'gray', 'mean-colour')
 COLUMNS = ('psnr', 'ssim', 'ab_error', 'ab_auc', 'colourfulness', 'original_colourfulness', 'delta_colourfulness', 'lpips', 'fid')
 HIGHER_IS_BETTER = dict(psnr=True, ssim=True, ab_error=False, ab_auc=True, delta_colourfulness=False, lpips=False, fid=False)
@@ -206,7 +206,7 @@ def _outputs(im:Image.Image, G, size:int, mean_ab:Tensor)->dict:
     original = _to_tensor(im)
     return dict(model=_to_tensor(colorize(im, G, size=size)), gray=constant_colour(original), **{'mean-colour': constant_colour(original, mean_ab)}), original
 
-# %% ../nbs/08_evaluate.ipynb #da8966bf
+# %% ../nbs/08_evaluate.ipynb #77951f4f
 def _fmt(v)->str: return '' if v is None else f'{v:.4f}' if abs(v) < 1 else f'{v:.2f}'
 
 def format_table(summary:dict, # method → metric → value, as `evaluate_folder` returns
@@ -220,7 +220,7 @@ def format_table(summary:dict, # method → metric → value, as `evaluate_folde
     lines += [f'| {m} | ' + ' | '.join(_fmt(row.get(c)) for c in cols) + ' |' for m, row in summary.items()]
     return '\n'.join(lines + [f'{c.upper()} skipped: {why}' for c, why in skipped.items()])
 
-# %% ../nbs/08_evaluate.ipynb #78e1a83b
+# %% ../nbs/08_evaluate.ipynb #2ade1319
 def _keep_extremes(shown:list, # (score, photo name, thumbnails) of the photos kept so far
                    item:tuple, # the next photo's
                    n:int, # photos kept at each end
@@ -256,7 +256,7 @@ def _write_csv(path:Path, rows:list):
         w = csv.DictWriter(f, fieldnames=['photo', 'method', *COLUMNS], extrasaction='ignore')
         w.writeheader(); w.writerows({k: (f'{v:.6g}' if isinstance(v, float) else v) for k, v in r.items()} for r in rows)
 
-# %% ../nbs/08_evaluate.ipynb #515af948
+# %% ../nbs/08_evaluate.ipynb #e980639e
 @torch.inference_mode()
 def evaluate_folder(checkpoint, # a generator .pt or model.pt, or a generator module
                     data, # colour photos: a folder (searched recursively), a list of files, or 'coco'
@@ -277,10 +277,7 @@ def evaluate_folder(checkpoint, # a generator .pt or model.pt, or a generator mo
     where = data if isinstance(data, (str, Path)) else f'the {len(skipped_photos)} files given'
     if not photos: raise ValueError(f"No usable colour photo in {where}: {len(skipped_photos)} file{'s' * (len(skipped_photos) != 1)}, all skipped")
     G = checkpoint if isinstance(checkpoint, torch.nn.Module) else load_generator(checkpoint)
-    if out is not None: # before the work, so that a folder that cannot be made fails at once
-        out = Path(out)
-        try: out.mkdir(parents=True, exist_ok=True)
-        except OSError as e: raise OSError(f"Cannot create the output folder {out}: {e.strerror or e}") from None
+    if out is not None: out = writable_folder(out) # before the work, so that a folder that cannot be written fails at once
     meta = getattr(G, 'meta', {}) or {}
     if mean_ab is not None: source = 'given'
     elif meta.get('mean_ab') is not None: mean_ab, source = meta['mean_ab'], 'checkpoint metadata'

@@ -6,8 +6,8 @@
 __all__ = ['MAX_PIXELS', 'IMAGE_SUFFIXES', 'DEMO_HELD_OUT', 'ImageError', 'open_image', 'predict_size', 'merge_full_resolution',
            'predict_ab', 'colorize', 'expand_inputs', 'colorize_files', 'run_demo']
 
-# %% ../nbs/07_predict.ipynb #b7436a05
-import io, os, warnings
+# %% ../nbs/07_predict.ipynb #7590c162
+import io, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -16,10 +16,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from fastprogress.fastprogress import progress_bar
 from fastai.data.transforms import get_image_files
 from .lab import rgb_to_L_ab, L_ab_to_rgb, XYZ_FROM_RGB, RGB_FROM_XYZ, D65_WHITE, LAB_NORM, _EPS, _KAPPA
-from .generator import load_generator, atomic_file
+from .generator import load_generator, atomic_file, writable_folder
 from .cli import colornb_home
 
-# %% ../nbs/07_predict.ipynb #9ab3cbfb
+# %% ../nbs/07_predict.ipynb #f044f625
 class ImageError(ValueError):
     "An input image that cannot be colorized; the message names the file and the cause."
 
@@ -77,7 +77,7 @@ def open_image(src, # a path, a PIL image, bytes, a binary file object, or an ar
     except (OSError, ValueError, SyntaxError) as e:
         raise ImageError(f"Cannot read {name}: {str(e) or type(e).__name__}") from None
 
-# %% ../nbs/07_predict.ipynb #498a1573
+# %% ../nbs/07_predict.ipynb #5142aa05
 def predict_size(h:int, w:int, # the photo's height and width
                  size:int=256 # about the side of the square with the same number of pixels
                 )->tuple: # (height, width) the generator sees
@@ -86,7 +86,7 @@ def predict_size(h:int, w:int, # the photo's height and width
     side = lambda x: int(min(max(32, round(x * s / 32) * 32), 4 * size))
     return side(h), side(w)
 
-# %% ../nbs/07_predict.ipynb #a50d99ad
+# %% ../nbs/07_predict.ipynb #9bec631d
 def _luminance_tables()->list:
     "Three 256-entry float32 tables: the linear luminance Y (D65 white = 1) that each 8-bit value of R, G and B contributes."
     v = torch.arange(256, dtype=torch.float64) / 255
@@ -130,7 +130,7 @@ def merge_full_resolution(img:Image.Image, # the original, 8-bit RGB
         torch.from_numpy(out[y0:y0 + band]).view(-1, 3).copy_(srgb.clamp_(0, 255)) # +0.5 then truncation: rounding
     return Image.fromarray(out)
 
-# %% ../nbs/07_predict.ipynb #84959583
+# %% ../nbs/07_predict.ipynb #48a6cd3a
 def _small_L(img:Image.Image, size:int)->torch.Tensor:
     "Normalised L of `img` at the generator's size, (1,1,h,w)."
     h, w = predict_size(img.height, img.width, size)
@@ -157,7 +157,7 @@ def colorize(image, # a path, PIL image or array, in any mode
     generator.eval()
     return merge_full_resolution(img, predict_ab(generator, _small_L(img, size), bf16))
 
-# %% ../nbs/07_predict.ipynb #7a8cbf33
+# %% ../nbs/07_predict.ipynb #ccb29be0
 IMAGE_SUFFIXES = {'.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.bmp', '.gif'}
 
 def expand_inputs(inputs:list # files and folders
@@ -185,10 +185,7 @@ def colorize_files(inputs:list, # image files and folders
                    bf16:bool=False # bfloat16 autocast for the generator
                   )->tuple: # (written: [(input, output)], failed: [(input, reason)])
     "Colorize files and folders into `out`, skipping and listing the inputs that cannot be read."
-    out, files = Path(out), expand_inputs(inputs)
-    try: out.mkdir(parents=True, exist_ok=True)
-    except OSError as e: raise OSError(f"Cannot create the output folder {out}: {e.strerror or e}") from None
-    if not os.access(out, os.W_OK): raise PermissionError(f"Cannot write to the output folder {out}: permission denied")
+    out, files = writable_folder(out), expand_inputs(inputs)
     taken = {f.resolve() for f in files}
     written, failed = [], []
     generator.eval()
@@ -210,7 +207,7 @@ def colorize_files(inputs:list, # image files and folders
                 except OSError as e: failed.append((f, str(e)))
     return written, failed
 
-# %% ../nbs/07_predict.ipynb #fa9ba98b
+# %% ../nbs/07_predict.ipynb #d79db247
 DEMO_HELD_OUT = ('skimage_astronaut.jpg', 'skimage_chelsea.jpg', 'palapeli_citrus-fruits.jpg', 'sklearn_flower.jpg')
 
 def _side_by_side(images:list, labels:list, height:int=256)->Image.Image:

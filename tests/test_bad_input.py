@@ -78,7 +78,7 @@ def test_output_folder_problems(battery, tmp_path):
     d, expected, ckpt = battery
     (tmp_path/'a file').write_text('x')
     r = colornb('colorize', d/'rgba.png', '--out', tmp_path/'a file'/'out', '--checkpoint', ckpt)
-    assert r.returncode == 1 and r.stderr.strip().splitlines()[-1].startswith(f"colornb colorize: error: Cannot create the output folder {tmp_path/'a file'/'out'}")
+    assert r.returncode == 1 and r.stderr.strip().splitlines()[-1].startswith(f"colornb colorize: error: Cannot write to the output folder {tmp_path/'a file'/'out'}: Not a directory")
     before = _digests(d)
     r = colornb('colorize', d, '--out', d, '--checkpoint', ckpt, '--size', '64')   # output folder = input folder
     assert r.returncode == 1 and all(before[p] == h for p, h in _digests(d).items() if p in before)
@@ -89,8 +89,8 @@ def test_read_only_output_folder(battery, tmp_path):
     d, expected, ckpt = battery
     ro = read_only_folder(tmp_path/'read-only')
     before = _digests(d)
-    for out, line in [(ro, f"Cannot write to the output folder {ro}: permission denied"),
-                      (ro/'new', f"Cannot create the output folder {ro/'new'}: Permission denied")]:
+    for out, line in [(ro, f"Cannot write to the output folder {ro}: Permission denied"),
+                      (ro/'new', f"Cannot write to the output folder {ro/'new'}: Permission denied")]:
         r = subprocess.run(without_root_powers(['colornb', 'colorize', d/'rgba.png', d/'cmyk.jpg', '--out', out, '--checkpoint', ckpt, '--size', '64']),
                            capture_output=True, text=True)
         print(r.stderr.strip().splitlines()[-1])
@@ -101,7 +101,7 @@ def test_read_only_output_folder(battery, tmp_path):
             "try: colorize_files([sys.argv[1]], load_generator(sys.argv[2]), sys.argv[3], size=64)\n"
             "except OSError as e: print(type(e).__name__, e)")
     r = subprocess.run(without_root_powers([sys.executable, '-c', code, d/'rgba.png', ckpt, ro]), capture_output=True, text=True)
-    assert r.stdout.strip() == f"PermissionError Cannot write to the output folder {ro}: permission denied", r.stderr
+    assert r.stdout.strip() == f"WriteError Cannot write to the output folder {ro}: Permission denied", r.stderr
     assert list(ro.iterdir()) == [] and _digests(d) == before                     # nothing written, no input touched
 
 def test_train_into_a_read_only_folder_stops_before_training(photo_folder, tmp_path):
