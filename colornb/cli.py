@@ -5,16 +5,16 @@
 # %% auto #0
 __all__ = ['NO_GENERATOR', 'USER_ERRORS', 'colornb_home', 'default_generator', 'app_command', 'parser', 'main']
 
-# %% ../nbs/10_cli.ipynb #69a38d6f
+# %% ../nbs/10_cli.ipynb #ef02435a
 import argparse, os, sys, warnings
 from pathlib import Path
 
-# %% ../nbs/10_cli.ipynb #046cec1c
+# %% ../nbs/10_cli.ipynb #511951ad
 def colornb_home()->Path:
     "colornb's folder for default outputs: `$COLORNB_HOME`, else `~/.colornb`."
     return Path(os.environ.get('COLORNB_HOME') or Path.home()/'.colornb').expanduser()
 
-# %% ../nbs/10_cli.ipynb #102b542e
+# %% ../nbs/10_cli.ipynb #bdbeb7e3
 def _add_train(sub):
     p = sub.add_parser('train', help='train a colorizer: L1 pretraining, then conditional GAN',
                        description='Train a colorizer in two stages, L1 pretraining of the generator then conditional-GAN training, '
@@ -64,7 +64,7 @@ def _describe(name:str)->str:
     return dict(pretrained='stage 1 generator (L1 pretraining)', model='main model: G, D, optimizers, history (resume with --resume)',
                 generator='final generator, for prediction', losses='loss curves', samples='preview grids, input | generated | real')[name]
 
-# %% ../nbs/10_cli.ipynb #dfae32ae
+# %% ../nbs/10_cli.ipynb #8f4dab85
 def default_generator()->Path:
     "The newest generator written by `colornb train` or `colornb demo` to their default folders, or None."
     found = [p for p in (colornb_home()/'train'/'generator.pt', colornb_home()/'demo'/'train'/'generator.pt') if p.exists()]
@@ -83,19 +83,21 @@ def _add_colorize(sub):
     p.add_argument('--checkpoint', type=Path, default=None, metavar='PT',
                    help='generator .pt or model.pt (default: the newest from `colornb train` or `colornb demo` under $COLORNB_HOME, ~/.colornb)')
     p.add_argument('--size', type=int, default=256, help='render size: larger predicts finer colour and takes longer')
+    p.add_argument('--bf16', action='store_true',
+                   help='run the generator in bfloat16: about 2x faster on CPUs with AVX-512 BF16, colours within about 1 ΔE on average')
     p.set_defaults(func=_colorize)
 
 def _colorize(args):
     from colornb.predict import colorize_files, load_generator
     ckpt = args.checkpoint or default_generator()
     if ckpt is None: raise FileNotFoundError(NO_GENERATOR)
-    written, failed = colorize_files(args.inputs, load_generator(ckpt), args.out, size=args.size)
+    written, failed = colorize_files(args.inputs, load_generator(ckpt), args.out, size=args.size, bf16=args.bf16)
     for _, dst in written: print(dst)
     for src, reason in failed: print(f"colornb colorize: {reason}", file=sys.stderr)
     print(f"Colorized {len(written)} of {len(written) + len(failed)} images into {args.out}" + (f"; {len(failed)} failed" if failed else ''), file=sys.stderr)
     return 1 if failed else 0
 
-# %% ../nbs/10_cli.ipynb #9b3d053c
+# %% ../nbs/10_cli.ipynb #25d1f958
 def _add_demo(sub):
     p = sub.add_parser('demo', help='train on the shipped sample photos and colorize held-back ones (a few minutes on a CPU)',
                        description='The built-in demo: trains both stages on 16 sample photos shipped with colornb, colorizes the 4 held back, '
@@ -114,7 +116,7 @@ def _demo(args):
     print(f"Demo results in {Path(res['out']).resolve()}:\n  comparison.png, before_after/, colorized/, metrics.md, train/losses.png, train/generator.pt")
     print(f"Colorize your own photos with:  colornb colorize PHOTOS --out DIR")
 
-# %% ../nbs/10_cli.ipynb #63cbcafd
+# %% ../nbs/10_cli.ipynb #9ec5797d
 def _add_evaluate(sub):
     p = sub.add_parser('evaluate', help='measure a colorizer on colour photos, next to the gray and mean-colour baselines',
                        description='Colorize the grayscale version of every photo in --data and compare it with the original: PSNR, SSIM, '
@@ -150,7 +152,7 @@ def _evaluate(args):
     print(f"mean-colour baseline: (a, b) = ({a:.1f}, {b:.1f}), the mean of {res['mean_ab_source']}")
     print(f"\nResults in {Path(out).resolve()}: metrics.json, metrics.csv, best_worst.png")
 
-# %% ../nbs/10_cli.ipynb #259b6321
+# %% ../nbs/10_cli.ipynb #e87547b6
 def _add_app(sub):
     p = sub.add_parser('app', help='start the web app (Streamlit)', formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                        description='Start the colornb web app: upload photos, colorize them, compare before/after, download the result.')
@@ -174,7 +176,7 @@ def _app(args):
     print(f"colornb app: serving on http://{args.address}:{args.port} (Ctrl-C to stop)", file=sys.stderr)
     return subprocess.call(app_command(args.checkpoint, args.port, args.address, args.max_upload_mb))
 
-# %% ../nbs/10_cli.ipynb #d6c92cb3
+# %% ../nbs/10_cli.ipynb #25040a12
 USER_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, ValueError, RuntimeError, OSError)
 
 def parser()->argparse.ArgumentParser:
