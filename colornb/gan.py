@@ -7,7 +7,7 @@ __all__ = ['GAN_LR', 'LAMBDA_L1', 'GAN_LOSSES', 'GAN_KEYS', 'check_gan_mode', 'g
            'gan_learner', 'plot_run_losses', 'fixed_preview', 'train_colorizer', 'evaluate_colorizer',
            'compare_pretraining']
 
-# %% ../nbs/05_gan.ipynb #c79fb0ba
+# %% ../nbs/05_gan.ipynb #5daabd51
 import math, warnings
 from contextlib import nullcontext
 from functools import partial
@@ -23,17 +23,17 @@ from fastai.optimizer import Adam
 from fastai.torch_core import set_seed, num_distrib
 from fastai.callback.channelslast import ChannelsLast
 from .data import colorization_dls
-from .generator import build_generator, save_generator, load_generator, writable_folder
+from .generator import build_generator, save_generator, load_generator, writable_folder, plain_module
 from .discriminator import PatchDiscriminator
 from .pretrain import (pretrain_learner, BatchLosses, StopOnNonFinite, NonFiniteLossError, check_finite, EpochCheckpoint, SkipDoneEpochs, note_checkpoint,
                               save_on_interrupt, TrainingInterrupted,
                               EpochLog, save_training_state, load_training_state, load_opt_state, PRETRAIN_LR,
-                              DeviceMixedPrecision, set_precision, distributed_ctx, is_main_process, use_local_gpu, plain_module)
+                              DeviceMixedPrecision, set_precision, distributed_ctx, is_main_process, use_local_gpu)
 from .visualize import ColorizationPreview, plot_losses, comparison_grid
 from .lab import gray_and_colour
 from .evaluate import psnr, colourfulness
 
-# %% ../nbs/05_gan.ipynb #937ba0fb
+# %% ../nbs/05_gan.ipynb #b6524908
 GAN_LR, LAMBDA_L1 = 2e-4, 100.
 GAN_LOSSES = ('vanilla', 'lsgan')
 
@@ -51,7 +51,7 @@ def gan_loss(logits:torch.Tensor, # D's patch logits
     loss = F.binary_cross_entropy_with_logits if check_gan_mode(mode) == 'vanilla' else F.mse_loss
     return loss(logits, target)
 
-# %% ../nbs/05_gan.ipynb #af9317e2
+# %% ../nbs/05_gan.ipynb #2d3928af
 GAN_KEYS = ('d_real', 'd_fake', 'g_adv', 'g_l1')
 
 def pix2pix_adam(params, lr=GAN_LR):
@@ -114,7 +114,7 @@ class ConditionalGAN(Callback):
         self.D = plain_module(self.D)
         self.D.requires_grad_(True)
 
-# %% ../nbs/05_gan.ipynb #41d01a9e
+# %% ../nbs/05_gan.ipynb #4f2a8af4
 def gan_learner(dls, # `DataLoaders` of (L, ab)
                 generator=None, # the pretrained generator: a `.pt` path, or a module
                 from_scratch:bool=False, # ignore `generator` and start from a new one
@@ -135,7 +135,7 @@ def gan_learner(dls, # `DataLoaders` of (L, ab)
     cgan = ConditionalGAN(ifnone(D, PatchDiscriminator()), lambda_l1=lambda_l1, gan_mode=gan_mode, lr=lr, history=history)
     return Learner(dls, G, loss_func=nn.L1Loss(), opt_func=partial(pix2pix_adam), lr=lr, cbs=[cgan, *listify(cbs)])
 
-# %% ../nbs/05_gan.ipynb #c40f9cb9
+# %% ../nbs/05_gan.ipynb #fa05a600
 def plot_run_losses(history:dict # {'pretrain': {...}, 'gan': {...}} as `train_colorizer` records it
                    )->plt.Figure:
     "The loss curves of a whole run: stage 1's L1, then D's two losses, G's adversarial loss and G's L1 in stage 2."
@@ -152,7 +152,7 @@ def fixed_preview(dls, n:int=6)->tuple:
         if sum(len(x) for x in Ls) >= n: break
     return torch.cat(Ls)[:n].cpu(), torch.cat(abs_)[:n].cpu()
 
-# %% ../nbs/05_gan.ipynb #80b4bc7f
+# %% ../nbs/05_gan.ipynb #c8fde2fe
 def _run_files(out:Path)->dict:
     return dict(pretrained=out/'generator_pretrained.pt', model=out/'model.pt', generator=out/'generator.pt',
                 losses=out/'losses.png', samples=out/'samples', interrupted=out/'interrupted.pt')
@@ -255,7 +255,7 @@ def train_colorizer(data='coco', # 'coco', a folder of colour photos, or a list 
         learn.fit(gan_epochs, lr_gan, cbs=writers + [StopOnNonFinite('gan'), SkipDoneEpochs(done)] + list(cbs or []))
     return files
 
-# %% ../nbs/05_gan.ipynb #e1fafff0
+# %% ../nbs/05_gan.ipynb #34d61cbc
 @torch.no_grad()
 def evaluate_colorizer(G:nn.Module, # generator
                        dl # validation `DataLoader` of (L, ab)

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['GENERATOR_BODIES', 'GENERATOR_FORMAT', 'resnet_body', 'build_generator', 'plain', 'deferred_ctrl_c', 'WriteError',
-           'writable_folder', 'atomic_file', 'save_pt', 'load_pt', 'save_generator', 'load_generator']
+           'writable_folder', 'atomic_file', 'save_pt', 'load_pt', 'plain_module', 'save_generator', 'load_generator']
 
-# %% ../nbs/02_generator.ipynb #b7d077a6
+# %% ../nbs/02_generator.ipynb #eda50a7d
 import os, signal, tempfile, threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +17,7 @@ from .lab import LAB_NORM
 from fastai.vision.learner import create_body
 from fastai.vision.models.unet import DynamicUnet
 
-# %% ../nbs/02_generator.ipynb #5209ab9f
+# %% ../nbs/02_generator.ipynb #3fce7103
 GENERATOR_BODIES = {'resnet18': (torchvision.models.resnet18, torchvision.models.ResNet18_Weights.IMAGENET1K_V1),
                     'resnet34': (torchvision.models.resnet34, torchvision.models.ResNet34_Weights.IMAGENET1K_V1)}
 
@@ -35,7 +35,7 @@ def resnet_body(arch:str='resnet18', # 'resnet18' or 'resnet34'
                            f"put the file at {cache}, or use pretrained=False (--no-pretrained on the command line)") from None
     return create_body(model, n_in=n_in, pretrained=pretrained, cut=-2)
 
-# %% ../nbs/02_generator.ipynb #ec65d99e
+# %% ../nbs/02_generator.ipynb #3db8dd45
 def build_generator(arch:str='resnet18', # body: 'resnet18' or 'resnet34'
                     size:int=256, # image size the U-Net is built (traced) at
                     pretrained:bool=True # ImageNet weights for the body (downloaded once); False works offline
@@ -45,7 +45,7 @@ def build_generator(arch:str='resnet18', # body: 'resnet18' or 'resnet34'
     G.arch, G.size = arch, size # recorded in every checkpoint, so the file can rebuild the network
     return G
 
-# %% ../nbs/02_generator.ipynb #e78435c9
+# %% ../nbs/02_generator.ipynb #a75cebff
 def plain(obj):
     "`obj` with numpy scalars turned into Python numbers and list-likes into lists, so that `weights_only=True` can load it."
     if isinstance(obj, dict): return {k: plain(v) for k, v in obj.items()}
@@ -118,7 +118,7 @@ def load_pt(path:Path # a file written by `save_pt`
     if not isinstance(obj, dict) or 'format' not in obj: raise ValueError(f"Checkpoint {path} is not a colornb checkpoint (no 'format' entry)")
     return obj
 
-# %% ../nbs/02_generator.ipynb #88ada816
+# %% ../nbs/02_generator.ipynb #0ab13912
 GENERATOR_FORMAT = 'colornb-generator'
 
 def _first_line(e:Exception)->str:
@@ -126,12 +126,16 @@ def _first_line(e:Exception)->str:
     lines = [l.strip() for l in str(e).splitlines() if l.strip() and not l.startswith('Error(s) in loading')]
     return (lines[0] if lines else type(e).__name__)[:200]
 
+def plain_module(m:nn.Module)->nn.Module:
+    "`m` itself, unwrapped from `DistributedDataParallel` if it is wrapped."
+    return getattr(m, 'module', m)
+
 def save_generator(G:nn.Module, # a generator made by `build_generator`
                    path:Path, # destination `.pt`
                    **meta # extra metadata: epochs, valid_l1, stage, ...
                   )->Path:
     "Save `G`'s weights and the metadata needed to rebuild it, atomically."
-    G = getattr(G, 'module', G) # unwrap DistributedDataParallel
+    G = plain_module(G)
     meta = dict(arch=G.arch, size=G.size, lab_norm=dict(LAB_NORM), colornb_version=colornb.__version__, **meta)
     return save_pt(dict(format=GENERATOR_FORMAT, meta=meta, state_dict=G.state_dict()), path)
 

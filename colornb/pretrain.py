@@ -6,10 +6,10 @@
 __all__ = ['PRETRAIN_LR', 'MODEL_FORMAT', 'PRECISIONS', 'pretrain_learner', 'BatchLosses', 'NonFiniteLossError', 'check_finite',
            'StopOnNonFinite', 'note_checkpoint', 'TrainingInterrupted', 'save_on_interrupt', 'EpochCheckpoint',
            'SkipDoneEpochs', 'EpochLog', 'opt_state', 'load_opt_state', 'save_training_state', 'load_training_state',
-           'default_precision', 'DeviceMixedPrecision', 'set_precision', 'plain_module', 'is_main_process',
-           'use_local_gpu', 'distributed_ctx']
+           'default_precision', 'DeviceMixedPrecision', 'set_precision', 'is_main_process', 'use_local_gpu',
+           'distributed_ctx']
 
-# %% ../nbs/04_pretrain.ipynb #5086874d
+# %% ../nbs/04_pretrain.ipynb #39be7fe2
 import math
 from contextlib import contextmanager
 from functools import partial
@@ -24,9 +24,9 @@ import fastai.callback.schedule # adds Learner.fit_one_cycle
 import fastai.callback.progress # adds fastprogress bars to every Learner
 import colornb
 from .lab import LAB_NORM
-from .generator import build_generator, save_pt, load_pt, plain
+from .generator import build_generator, save_pt, load_pt, plain, plain_module
 
-# %% ../nbs/04_pretrain.ipynb #06cd6570
+# %% ../nbs/04_pretrain.ipynb #ff9d101b
 PRETRAIN_LR = 1e-4
 
 def pretrain_learner(dls, # `DataLoaders` of (L, ab), from `colorization_dls`
@@ -40,7 +40,7 @@ def pretrain_learner(dls, # `DataLoaders` of (L, ab), from `colorization_dls`
     if G is None: G = build_generator(arch, size=dls.one_batch()[0].shape[-1], pretrained=pretrained)
     return Learner(dls, G, loss_func=nn.L1Loss(), opt_func=partial(Adam, sqr_mom=0.999, eps=1e-8, wd=0.), lr=lr, cbs=cbs)
 
-# %% ../nbs/04_pretrain.ipynb #3b4ba497
+# %% ../nbs/04_pretrain.ipynb #fa9ece9d
 class BatchLosses(Callback):
     "Record the loss of every training batch in `history[key]`, and the validation loss of every epoch in `history['valid_' + key]`."
     order = 60
@@ -52,7 +52,7 @@ class BatchLosses(Callback):
     def after_epoch(self):
         if self.recorder.values and len(self.recorder.values[-1]) > 1: self.history['valid_' + self.key].append(float(self.recorder.values[-1][1]))
 
-# %% ../nbs/04_pretrain.ipynb #b1f1c665
+# %% ../nbs/04_pretrain.ipynb #ab05da6b
 class NonFiniteLossError(RuntimeError):
     "Training stopped because a loss became NaN or infinite."
     def __init__(self, message:str): super().__init__(message); self.message = message
@@ -74,7 +74,7 @@ class StopOnNonFinite(Callback):
     def after_loss(self):
         if self.training: check_finite(self.loss_grad, f"{self.stage + ' ' if self.stage else ''}loss", self.learn)
 
-# %% ../nbs/04_pretrain.ipynb #2207b322
+# %% ../nbs/04_pretrain.ipynb #1b9b17c2
 @contextmanager
 def note_checkpoint(path:Path # the run's `model.pt`
                    ):
@@ -87,7 +87,7 @@ def note_checkpoint(path:Path # the run's `model.pt`
             e.message += f"; the last checkpoint, {path} ({state['stage']} epoch {state['epoch']}), is unchanged"
         raise
 
-# %% ../nbs/04_pretrain.ipynb #a1e7037e
+# %% ../nbs/04_pretrain.ipynb #b613d162
 class TrainingInterrupted(KeyboardInterrupt):
     "Training was interrupted (Ctrl-C); the message says where its state was saved."
     def __init__(self, message:str): super().__init__(message); self.message = message
@@ -103,7 +103,7 @@ def save_on_interrupt(save, # called with no argument on Ctrl-C; returns the pat
         path = save()
         raise TrainingInterrupted(f"interrupted; the training state was saved to {path} (continue with --resume {path})") from None
 
-# %% ../nbs/04_pretrain.ipynb #de176567
+# %% ../nbs/04_pretrain.ipynb #407d599b
 class EpochCheckpoint(Callback):
     "Call `save(epochs_done, valid_loss)` at the end of every epoch that was trained (not one skipped when resuming)."
     order = 90
@@ -119,7 +119,7 @@ class EpochCheckpoint(Callback):
         "Epochs completed, counting one whose checkpoint is written even if the learner has not moved on yet."
         return max(self.learn.epoch if self.learn else 0, self.saved)
 
-# %% ../nbs/04_pretrain.ipynb #6ae5d148
+# %% ../nbs/04_pretrain.ipynb #a75c11ab
 from fastai.callback.core import CancelEpochException
 from fastai.callback.progress import CSVLogger
 
@@ -144,7 +144,7 @@ class EpochLog(CSVLogger):
         if not has_header: self.file.write(','.join(self.recorder.metric_names) + '\n')
         self.old_logger, self.learn.logger = self.logger, self._write_line
 
-# %% ../nbs/04_pretrain.ipynb #d33df8f1
+# %% ../nbs/04_pretrain.ipynb #97d9d45f
 MODEL_FORMAT = 'colornb-model'
 
 def opt_state(opt)->dict:
@@ -166,11 +166,11 @@ def save_training_state(path:Path, # usually `<run>/model.pt`
                         opt_D=None # its optimizer (stage 2)
                        )->Path:
     "Write everything needed to resume training, atomically."
-    G = getattr(G, 'module', G)
+    G = plain_module(G)
     meta = dict(arch=G.arch, size=G.size, lab_norm=dict(LAB_NORM), colornb_version=colornb.__version__)
     state = dict(format=MODEL_FORMAT, stage=stage, epoch=epoch, meta=meta, config=dict(config), history=history,
                  G=G.state_dict(), opt_G=opt_state(opt_G) if opt_G is not None else None)
-    if D is not None: state.update(D=getattr(D, 'module', D).state_dict(), opt_D=opt_state(opt_D) if opt_D is not None else None)
+    if D is not None: state.update(D=plain_module(D).state_dict(), opt_D=opt_state(opt_D) if opt_D is not None else None)
     return save_pt(state, path)
 
 def load_training_state(path:Path)->dict:
@@ -180,7 +180,7 @@ def load_training_state(path:Path)->dict:
         raise ValueError(f"Checkpoint {path} is a {state['format']!r} file, not a training checkpoint (model.pt) that training can resume from")
     return state
 
-# %% ../nbs/04_pretrain.ipynb #f6a65336
+# %% ../nbs/04_pretrain.ipynb #6c00cb50
 from fastcore.basics import ifnone
 from fastai.callback.fp16 import MixedPrecision, AMPMode
 from fastai.callback.channelslast import ChannelsLast
@@ -215,7 +215,7 @@ def set_precision(learn:Learner, # a colornb learner
     if channels_last: learn.add_cb(ChannelsLast())
     return learn
 
-# %% ../nbs/04_pretrain.ipynb #ab460db0
+# %% ../nbs/04_pretrain.ipynb #95906176
 import os
 from contextlib import nullcontext
 from fastcore.basics import patch
@@ -230,10 +230,6 @@ def _broadcast(self:DistributedDL, t, rank):
     t = torch.tensor(t, dtype=torch.long, device=dev)
     torch.distributed.broadcast(t, rank)
     return t.cpu().tolist()
-
-def plain_module(m:nn.Module)->nn.Module:
-    "`m` itself, unwrapped from `DistributedDataParallel` if it is wrapped."
-    return getattr(m, 'module', m)
 
 def is_main_process()->bool:
     "True in the process that writes files: rank 0 under `torchrun`/`accelerate launch`, or the only process."

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['to_pil', 'comparison_grid', 'smooth', 'plot_losses', 'ColorizationPreview', 'split_view', 'before_after_slider']
 
-# %% ../nbs/06_visualize.ipynb #9abfc1f5
+# %% ../nbs/06_visualize.ipynb #e51eaeb1
 import io
 from pathlib import Path
 import numpy as np
@@ -14,14 +14,15 @@ import matplotlib.pyplot as plt
 from PIL import Image
 from fastai.callback.core import Callback
 from .lab import gray_and_colour
+from .generator import plain_module
 
-# %% ../nbs/06_visualize.ipynb #8fbf0c93
+# %% ../nbs/06_visualize.ipynb #f842cc10
 def to_pil(rgb:torch.Tensor # one RGB image (3,H,W) in [0,1]
           )->Image.Image:
     "An 8-bit PIL image of an RGB tensor."
     return Image.fromarray((rgb.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8))
 
-# %% ../nbs/06_visualize.ipynb #5124387e
+# %% ../nbs/06_visualize.ipynb #19f236ea
 def comparison_grid(L:torch.Tensor, # normalised lightness (B,1,H,W)
                     fake_ab:torch.Tensor, # generated colour (B,2,H,W)
                     real_ab:torch.Tensor=None, # true colour (B,2,H,W), if known
@@ -42,7 +43,7 @@ def comparison_grid(L:torch.Tensor, # normalised lightness (B,1,H,W)
     fig.tight_layout()
     return fig
 
-# %% ../nbs/06_visualize.ipynb #93591683
+# %% ../nbs/06_visualize.ipynb #8ff237c3
 def smooth(values, # per-batch values
            beta:float=0.9 # weight of the past in the exponential moving average
           )->np.ndarray:
@@ -73,7 +74,7 @@ def plot_losses(history:dict, # name → list of per-batch values
     fig.tight_layout()
     return fig
 
-# %% ../nbs/06_visualize.ipynb #b32ed927
+# %% ../nbs/06_visualize.ipynb #d6202146
 def _in_notebook()->bool:
     try: return get_ipython().__class__.__name__ != 'TerminalInteractiveShell'
     except NameError: return False
@@ -100,7 +101,7 @@ class ColorizationPreview(Callback):
     @torch.no_grad()
     def preview(self, when:str):
         "Colorize the fixed photos with the current generator, save and show the grid."
-        model = getattr(self.learn.model, 'module', self.learn.model) # the generator itself, also under DDP
+        model = plain_module(self.learn.model) # the generator itself, also under DDP
         was_training = model.training
         model.eval()
         try: fake = model(self.L.to(next(model.parameters()).device)).float().cpu()
@@ -120,7 +121,7 @@ class ColorizationPreview(Callback):
         if self.handle is None: self.handle = display(IPImage(buf.getvalue()), display_id=True)
         else: self.handle.update(IPImage(buf.getvalue()))
 
-# %% ../nbs/06_visualize.ipynb #a1c262f1
+# %% ../nbs/06_visualize.ipynb #a00bdcef
 def split_view(before:Image.Image, # e.g. the grayscale photo
                after:Image.Image, # e.g. the colorized photo, same size
                at:float=0.5, # position of the split, 0 (all after) to 1 (all before)
@@ -134,7 +135,7 @@ def split_view(before:Image.Image, # e.g. the grayscale photo
     if line and 0 < x < out.width: out.paste((255, 255, 255), (max(x - line // 2, 0), 0, min(x + (line + 1) // 2, out.width), out.height))
     return out
 
-# %% ../nbs/06_visualize.ipynb #911d1bb6
+# %% ../nbs/06_visualize.ipynb #9bc0a3c0
 def _png(img:Image.Image)->bytes:
     buf = io.BytesIO(); img.save(buf, format='PNG'); return buf.getvalue()
 
