@@ -47,7 +47,7 @@ def _add_train(sub):
 
 def _train(args):
     from colornb.gan import train_colorizer
-    from colornb.pretrain import is_main_process
+    from colornb.pretrain import is_main_process, end_distributed
     out = args.out or colornb_home()/'train'
     dls_kwargs = {} if args.num_workers is None else dict(num_workers=args.num_workers)
     files = train_colorizer(args.data, out=out, arch=args.arch, size=args.size, bs=args.bs, pretrain_epochs=args.pretrain_epochs,
@@ -55,6 +55,7 @@ def _train(args):
                             lr_pretrain=args.lr_pretrain, lr_gan=args.lr_gan, lambda_l1=args.lambda_l1, gan_mode=args.gan_loss,
                             preview_every=args.preview_every, seed=args.seed, show=False, dls_kwargs=dls_kwargs,
                             precision=args.precision, channels_last=args.channels_last, sync_bn=args.sync_bn)
+    end_distributed()
     if not is_main_process(): return # under torchrun / accelerate launch, rank 0 reports
     print(f"Training finished. Results in {Path(out).resolve()}:")
     for name, path in files.items():

@@ -7,7 +7,7 @@ __all__ = ['PRETRAIN_LR', 'MODEL_FORMAT', 'PRECISIONS', 'pretrain_learner', 'Bat
            'StopOnNonFinite', 'note_checkpoint', 'TrainingInterrupted', 'save_on_interrupt', 'EpochCheckpoint',
            'SkipDoneEpochs', 'EpochLog', 'opt_state', 'load_opt_state', 'save_training_state', 'load_training_state',
            'default_precision', 'DeviceMixedPrecision', 'set_precision', 'is_main_process', 'use_local_gpu',
-           'distributed_ctx']
+           'end_distributed', 'distributed_ctx']
 
 # %% ../nbs/04_pretrain.ipynb #39be7fe2
 import math
@@ -238,6 +238,11 @@ def is_main_process()->bool:
 def use_local_gpu():
     "Under a multi-process launch on GPUs, make this process's GPU (`LOCAL_RANK`) the default one, before any data is loaded."
     if num_distrib() > 1 and torch.cuda.is_available(): torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
+
+def end_distributed():
+    "At the end of a multi-process run: wait for every rank, then leave the process group (exiting with it alive can abort in gloo's threads)."
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier(); torch.distributed.destroy_process_group()
 
 def distributed_ctx(learn:Learner, # the learner to train
                     sync_bn:bool=False # convert BatchNorm layers to SyncBatchNorm (GPUs only)

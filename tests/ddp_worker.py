@@ -14,7 +14,7 @@ from fastai.torch_core import set_seed, rank_distrib, num_distrib
 from colornb.data import colorization_dls
 from colornb.generator import build_generator
 from colornb.discriminator import PatchDiscriminator
-from colornb.pretrain import pretrain_learner, distributed_ctx
+from colornb.pretrain import pretrain_learner, distributed_ctx, end_distributed
 from colornb.gan import gan_learner
 
 PER_RANK_BS, WORLD = 4, 2
@@ -46,5 +46,6 @@ def main(mode, data, out):
     torch.save(dict(G={k: v.detach().clone() for k, v in G.named_parameters()}, D={k: v.detach().clone() for k, v in D.named_parameters()},
                     batches=rec1.seen + rec2.seen, d_losses=learn.conditional_gan.history['d_real']),
                Path(out)/f"{mode}{rank_distrib() if ddp else ''}.pt")
+    end_distributed()
 
 if __name__ == '__main__': main(*sys.argv[1:4])
