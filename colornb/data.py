@@ -6,29 +6,28 @@
 __all__ = ['SAMPLES_PATH', 'COCO_SUBSET', 'GRAY_MODES', 'find_photos', 'photo_status', 'keep_colour_photos', 'RGBToLab',
            'colorization_dls']
 
-# %% ../nbs/01_data.ipynb #f422f7f7
+# %% ../nbs/01_data.ipynb #f4d9a85b
 import random, warnings
 from pathlib import Path
 import numpy as np
 from PIL import Image
 from fastcore.basics import ifnone
 from fastcore.parallel import parallel
-from fastai.data.block import DataBlock
+from fastai.data.block import DataBlock, TransformBlock
 from fastai.data.transforms import get_image_files, RandomSplitter, FuncSplitter
 from fastai.data.external import untar_data, URLs
 from fastai.vision.core import PILImage
-from fastai.vision.data import ImageBlock
 from fastai.vision.augment import Resize, FlipItem, ResizeMethod
 from fastai.torch_core import TensorImage, defaults
 from fasttransform import ItemTransform
 import torch
 from .lab import rgb_to_L_ab, gray_and_colour
 
-# %% ../nbs/01_data.ipynb #b10d8c4f
+# %% ../nbs/01_data.ipynb #610a862b
 import colornb
 SAMPLES_PATH = Path(colornb.__file__).parent/'samples' # the shipped photos and their CREDITS.md
 
-# %% ../nbs/01_data.ipynb #d7911fbc
+# %% ../nbs/01_data.ipynb #3c2fab78
 COCO_SUBSET = 10_000 # photos of the reference recipe: 8,000 for training and 2,000 for validation
 
 def _coco_root()->Path:
@@ -54,7 +53,7 @@ def find_photos(source, # 'coco', a folder (searched recursively), or a list of 
     if n_images is not None and n_images < len(files): files = sorted(random.Random(seed).sample(files, n_images))
     return files
 
-# %% ../nbs/01_data.ipynb #fb2311fa
+# %% ../nbs/01_data.ipynb #1087f5e1
 GRAY_MODES = {'1', 'L', 'LA', 'La', 'I', 'I;16', 'I;16B', 'I;16L', 'I;16N', 'F'}
 
 def photo_status(fn:Path # image file
@@ -71,7 +70,7 @@ def photo_status(fn:Path # image file
     spread = px.max(-1) - px.min(-1)
     return 'colour' if (spread > 12).mean() >= 0.01 else 'grayscale'
 
-# %% ../nbs/01_data.ipynb #6ca0e32b
+# %% ../nbs/01_data.ipynb #e5fb525a
 def _few(files, n=3)->str: return ', '.join(Path(f).name for f in files[:n]) + (', …' if len(files) > n else '')
 
 def keep_colour_photos(files:list, # image files
@@ -90,10 +89,10 @@ def keep_colour_photos(files:list, # image files
         warnings.warn(f"Left out {len(bad) + len(gray)} of {len(files)} files in {where}: " + '; '.join(parts), stacklevel=2)
     return keep
 
-# %% ../nbs/01_data.ipynb #713fa506
+# %% ../nbs/01_data.ipynb #37f5a3b5
 class RGBToLab(ItemTransform):
-    "Batch transform: (rgb,) in [0,1] → (L, ab), normalised; decodes back to (gray rgb, colour rgb)."
-    order = 99 # after IntToFloatTensor
+    "Batch transform: (rgb,), uint8 or floats in [0,1] → (L, ab), normalised; decodes back to (gray rgb, colour rgb)."
+    order = 99 # last, after IntToFloatTensor if a pipeline has one
     def encodes(self, b):
         L, ab = rgb_to_L_ab(b[0])
         return TensorImage(L), TensorImage(ab)
@@ -101,7 +100,7 @@ class RGBToLab(ItemTransform):
         gray, colour = gray_and_colour(b[0], b[1])
         return TensorImage(gray), TensorImage(colour)
 
-# %% ../nbs/01_data.ipynb #f4ce03f1
+# %% ../nbs/01_data.ipynb #f320bea4
 def _splitter(source, valid_pct:float, seed:int):
     "Use an ImageNet-style train/val(id) tree's own split when there is one, else a seeded random split."
     root = Path(source) if isinstance(source, (str, Path)) and str(source).lower() != 'coco' else None
@@ -121,7 +120,7 @@ def colorization_dls(source, # 'coco', a folder of colour photos (recursive), an
     "fastai `DataLoaders` of (L, ab) batches, (B,1,size,size) and (B,2,size,size), normalised."
     files = find_photos(source, n_images=n_images, seed=seed)
     if check_photos: files = keep_colour_photos(files, source=source if isinstance(source, (str, Path)) else None)
-    dblock = DataBlock(blocks=ImageBlock(PILImage),
+    dblock = DataBlock(blocks=TransformBlock(type_tfms=PILImage.create), # ImageBlock without IntToFloatTensor: batches stay uint8
                        splitter=_splitter(source, valid_pct, seed),
                        item_tfms=[Resize(size, method=ResizeMethod.Crop, resamples=(Image.BICUBIC, Image.NEAREST)), FlipItem(0.5)],
                        batch_tfms=RGBToLab())

@@ -134,8 +134,8 @@ def merge_full_resolution(img:Image.Image, # the original, 8-bit RGB
 def _small_L(img:Image.Image, size:int)->torch.Tensor:
     "Normalised L of `img` at the generator's size, (1,1,h,w)."
     h, w = predict_size(img.height, img.width, size)
-    x = torch.from_numpy(np.array(img.resize((w, h), Image.BICUBIC))).permute(2, 0, 1)[None].float() / 255
-    return rgb_to_L_ab(x)[0]
+    x = torch.from_numpy(np.array(img.resize((w, h), Image.BICUBIC))).permute(2, 0, 1)[None]
+    return rgb_to_L_ab(x, fuse=False)[0] # one small image: compiling would cost more than it saves
 
 def predict_ab(generator:torch.nn.Module, # from `load_generator`
                L:torch.Tensor, # normalised L, (B,1,h,w), on any device
