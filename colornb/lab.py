@@ -48,10 +48,18 @@ def _lab_f_inv(f:Tensor)->Tensor:
 _SRGB_LUT = srgb_to_linear(torch.arange(256, dtype=torch.float64) / 255).float() # linear light of every 8-bit sRGB value
 _XYZN_FROM_RGB = (XYZ_FROM_RGB.double() / D65_WHITE.double()[:, None]).tolist() # RGB → XYZ relative to the white, as Python numbers
 
+_SRGB_LUTS = {} # the table on each device it was needed on: copying it there for every batch would stall the GPU
+
+def _srgb_lut(device:torch.device)->Tensor:
+    "`_SRGB_LUT` on `device`."
+    if device.type == 'cpu': return _SRGB_LUT
+    if device not in _SRGB_LUTS: _SRGB_LUTS[device] = _SRGB_LUT.to(device)
+    return _SRGB_LUTS[device]
+
 def _rgb_to_lab(rgb:Tensor # sRGB, (...,3,H,W): uint8 in 0–255 or floats in [0,1]
                )->Tensor: # float32 CIE Lab
     "The conversion itself, elementwise so that `torch.compile` can fuse it into one loop."
-    lin = _SRGB_LUT.to(rgb.device)[rgb.int()] if rgb.dtype == torch.uint8 else srgb_to_linear(rgb.float())
+    lin = _srgb_lut(rgb.device)[rgb.int()] if rgb.dtype == torch.uint8 else srgb_to_linear(rgb.float())
     r, g, b = lin.unbind(-3)
     fx, fy, fz = (_lab_f(m[0] * r + m[1] * g + m[2] * b) for m in _XYZN_FROM_RGB)
     return torch.stack([116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)], dim=-3)
