@@ -160,15 +160,14 @@ def constant_colour(rgb:Tensor, # photos, RGB in [0,1], (B,3,H,W)
 
 # %% ../nbs/08_evaluate.ipynb #4bcd2c93
 def mean_colour(source, # photos (a folder, a list of files, 'coco'), or an iterable of normalised (L, ab) batches
-                size:int=128 # photos are scaled down to at most this side first
+                size:int=128, # photos are scaled down to at most this side first
+                check_photos:bool=True # leave out unreadable and gray photos first (False: they are known to be colour photos)
                )->Tensor: # (2,) mean (a, b) in Lab units
     "The average colour (a, b) of a set of photos, each photo weighted equally: the mean-colour baseline's colour."
     if isinstance(source, (str, Path, list, tuple)):
-        means = []
-        for f in keep_colour_photos(find_photos(source), source=source if isinstance(source, (str, Path)) else None):
-            im = open_image(f); im.thumbnail((size, size), Image.BICUBIC)
-            means.append(rgb_to_lab(_to_tensor(im))[0, 1:].mean((1, 2)))
-        return torch.stack(means).mean(0)
+        files = find_photos(source)
+        if check_photos: files = keep_colour_photos(files, source=source if isinstance(source, (str, Path)) else None)
+        return torch.stack([_small_mean_ab(f, size) for f in files]).mean(0)
     total, n = torch.zeros(2, dtype=torch.float64), 0
     for _, ab in source:
         total += ab.double().mean((2, 3)).sum(0).cpu() * LAB_NORM['ab_scale']; n += len(ab)
@@ -179,21 +178,42 @@ def _to_tensor(im:Image.Image)->Tensor:
     "A PIL RGB image as a (1,3,H,W) float tensor in [0,1]."
     return torch.from_numpy(np.array(im)).permute(2, 0, 1)[None].float() / 255
 
+def _small_mean_ab(f, size:int)->Tensor:
+    "The mean (a, b) of the photo `f`, read at reduced size: PIL's `draft` decodes a JPEG at the smallest scale that keeps `size` pixels."
+    with Image.open(f) as im:
+        im.draft('RGB', (size, size))
+        im = open_image(im, name=str(f))
+    im.thumbnail((size, size), Image.BICUBIC)
+    return rgb_to_lab(_to_tensor(im))[0, 1:].mean((1, 2))
+
 # %% ../nbs/08_evaluate.ipynb #c09ab66b
 METHODS = ('model', 'gray', 'mean-colour')
 COLUMNS = ('psnr', 'ssim', 'ab_error', 'ab_auc', 'colourfulness', 'original_colourfulness', 'delta_colourfulness', 'lpips', 'fid')
 HIGHER_IS_BETTER = dict(psnr=True, ssim=True, ab_error=False, ab_auc=True, delta_colourfulness=False, lpips=False, fid=False)
 
+def _skipped(f, why:str, stacklevel:int)->tuple:
+    "(file, reason) for a photo left out, reported in a one-line warning that names it and says why."
+    reason = f"Skipped {f}: {why.removeprefix(f'Cannot read {f}: ')}"
+    warnings.warn(reason, stacklevel=stacklevel + 1)
+    return str(f), reason
+
+def _read_error(f, status:str)->str:
+    "Why `f` cannot be read, in `open_image`'s words, or else in `photo_status`'s."
+    try: open_image(f)
+    except ImageError as e: return str(e)
+    return status.removeprefix('unreadable: ')
+
 def _usable_photos(files:list)->tuple:
-    "The readable colour photos among `files`, and (file, reason) for the others, each reported in a one-line warning."
+    "The colour photos among `files` that `photo_status` can read (from a small draft), and (file, reason) for the others."
     good, skipped = [], []
     for f in files:
-        try: open_image(f); status = photo_status(f)
-        except ImageError as e: status = str(e)
-        if status == 'colour': good.append(f); continue
-        reason = f"Skipped {f}: it is grayscale, with no colour to compare with" if status == 'grayscale' else f"Skipped {f}: {status.removeprefix(f'Cannot read {f}: ')}"
-        skipped.append((str(f), reason)); warnings.warn(reason, stacklevel=4)
+        status = photo_status(f)
+        if status == 'colour': good.append(f)
+        else: skipped.append(_skipped(f, 'it is grayscale, with no colour to compare with' if status == 'grayscale' else _read_error(f, status), stacklevel=4))
     return good, skipped
+
+def _no_photo_error(where, skipped:list)->ValueError:
+    return ValueError(f"No usable colour photo in {where}: {len(skipped)} file{'s' * (len(skipped) != 1)}, all skipped")
 
 def _reference(f, max_side:int)->Image.Image:
     "The photo the methods are compared with: `f` upright in RGB, scaled down to `max_side` if larger."
@@ -274,8 +294,8 @@ def evaluate_folder(checkpoint, # a generator .pt or model.pt, or a generator mo
     if rank_by == 'lpips' and skip_reason('lpips'): raise ValueError(f"Cannot rank photos by lpips: {skip_reason('lpips')}")
     if out is not None and n_show < 1: raise ValueError(f"n_show must be at least 1, got {n_show}")
     photos, skipped_photos = _usable_photos(find_photos(data))
-    where = data if isinstance(data, (str, Path)) else f'the {len(skipped_photos)} files given'
-    if not photos: raise ValueError(f"No usable colour photo in {where}: {len(skipped_photos)} file{'s' * (len(skipped_photos) != 1)}, all skipped")
+    where = data if isinstance(data, (str, Path)) else f'the {len(photos) + len(skipped_photos)} files given'
+    if not photos: raise _no_photo_error(where, skipped_photos)
     G = checkpoint if isinstance(checkpoint, torch.nn.Module) else load_generator(checkpoint)
     if out is not None: out = writable_folder(out) # before the work, so that a folder that cannot be written fails at once
     meta = getattr(G, 'meta', {}) or {}
@@ -283,23 +303,26 @@ def evaluate_folder(checkpoint, # a generator .pt or model.pt, or a generator mo
     elif meta.get('mean_ab') is not None: mean_ab, source = meta['mean_ab'], 'checkpoint metadata'
     elif train_data is not None: mean_ab, source = mean_colour(train_data), f'training photos {train_data}'
     else:
-        mean_ab, source = mean_colour(photos), 'the evaluated photos (training photos unknown)'
+        mean_ab, source = mean_colour(photos, check_photos=False), 'the evaluated photos (training photos unknown)'
         warnings.warn("The mean-colour baseline uses the mean colour of the evaluated photos, since the training photos are unknown "
                       "(pass train_data, --train-data on the command line, for the training set's)", stacklevel=3)
     mean_ab = torch.as_tensor(mean_ab, dtype=torch.float32)
     sets = {m: SetMetrics() for m in METHODS}
     rows, shown = [], []
     for f in progress_bar(photos, leave=False) if progress and len(photos) > 1 else photos:
-        outs, original = _outputs(_reference(f, max_side), G, size, mean_ab)
+        try: im = _reference(f, max_side)
+        except ImageError as e: skipped_photos.append(_skipped(f, str(e), stacklevel=3)); continue
+        outs, original = _outputs(im, G, size, mean_ab)
         name = str(Path(f).relative_to(data)) if isinstance(data, (str, Path)) and Path(data).is_dir() else str(f)
         per_method = {m: {**image_metrics(outs[m], original), **sets[m].update(outs[m], original)} for m in METHODS}
         rows += [dict(photo=name, method=m, **{k: v.item() for k, v in vals.items()}) for m, vals in per_method.items()]
         if out is not None:
             shown = _keep_extremes(shown, (per_method['model'][rank_by].item(), name, _thumbnails(outs, original)), n_show, HIGHER_IS_BETTER[rank_by])
+    if not rows: raise _no_photo_error(where, skipped_photos)
     summary = {m: {c: float(np.mean([r[c] for r in rows if r['method'] == m])) for c in COLUMNS if c in rows[0]} for m in METHODS}
     for m in METHODS: summary[m].update(sets[m].compute())
     skipped = {k: v for k, v in sets['model'].skipped.items() if v}
-    res = dict(summary=summary, rows=rows, skipped_metrics=skipped, skipped_photos=skipped_photos, n_photos=len(photos),
+    res = dict(summary=summary, rows=rows, skipped_metrics=skipped, skipped_photos=skipped_photos, n_photos=len(rows) // len(METHODS),
                mean_ab=[round(v, 4) for v in mean_ab.tolist()], mean_ab_source=source, files={})
     if out is not None:
         settings = dict(checkpoint=str(checkpoint) if not isinstance(checkpoint, torch.nn.Module) else type(checkpoint).__name__,

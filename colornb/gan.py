@@ -27,7 +27,7 @@ from .generator import build_generator, save_generator, load_generator, writable
 from .discriminator import PatchDiscriminator
 from .pretrain import (pretrain_learner, BatchLosses, StopOnNonFinite, NonFiniteLossError, check_finite, EpochCheckpoint, SkipDoneEpochs, note_checkpoint,
                               save_on_interrupt, TrainingInterrupted,
-                              EpochLog, save_training_state, load_training_state, load_opt_state, PRETRAIN_LR,
+                              EpochLog, TrainingMeanColour, save_training_state, load_training_state, load_opt_state, PRETRAIN_LR,
                               DeviceMixedPrecision, set_precision, distributed_ctx, is_main_process, use_local_gpu)
 from .visualize import ColorizationPreview, plot_losses, comparison_grid
 from .lab import gray_and_colour
@@ -206,23 +206,25 @@ def train_colorizer(data='coco', # 'coco', a folder of colour photos, or a list 
     stage, done = (state['stage'], state['epoch']) if state else ('pretrain', 0)
     G = build_generator(arch, size=size, pretrained=pretrained and state is None)
     if state: G.load_state_dict(state['G'])
+    colour = TrainingMeanColour(state['meta'].get('mean_ab') if state else None) # measured in the first epoch trained, unless known
     preview = partial(ColorizationPreview, L_fix, ab_fix, out=files['samples'], every=preview_every, show=show)
 
     if stage == 'pretrain' and done < pretrain_epochs:
         learn = set_precision(pretrain_learner(dls, G=G, lr=lr_pretrain), precision, channels_last)
         def save_stage1(epoch, valid_l1):
-            save_generator(G, files['pretrained'], stage='pretrain', epochs=epoch, valid_l1=valid_l1)
-            save_training_state(files['model'], 'pretrain', epoch, G, learn.opt, history, config)
+            save_generator(G, files['pretrained'], stage='pretrain', epochs=epoch, valid_l1=valid_l1, mean_ab=colour.ab)
+            save_training_state(files['model'], 'pretrain', epoch, G, learn.opt, history, config, mean_ab=colour.ab)
             _save_losses(history, files['losses'])
         if state and state.get('opt_G'): learn.create_opt(); load_opt_state(learn.opt, state['opt_G'])
         ckpt = EpochCheckpoint(save_stage1)
         def interrupted():
             n = ckpt.completed()
-            return save_training_state(files['interrupted'], 'pretrain', n, G, learn.opt, _completed_history(history, 'pretrain', n, len(dls.train)), config)
+            return save_training_state(files['interrupted'], 'pretrain', n, G, learn.opt, _completed_history(history, 'pretrain', n, len(dls.train)), config,
+                                       mean_ab=colour.ab)
         writers = [preview(prefix='pretrain'), ckpt, EpochLog('pretrain_log.csv', append=done > 0)] if main else []
         with note_checkpoint(files['model']), save_on_interrupt(interrupted) if main else nullcontext(), distributed_ctx(learn, sync_bn):
             learn.fit_one_cycle(pretrain_epochs, lr_pretrain,
-                                cbs=writers + [BatchLosses(history['pretrain']), StopOnNonFinite('pretrain'), SkipDoneEpochs(done)] + list(cbs or []))
+                                cbs=writers + [colour, BatchLosses(history['pretrain']), StopOnNonFinite('pretrain'), SkipDoneEpochs(done)] + list(cbs or []))
         stage, done, state = 'gan', 0, None
     elif stage == 'pretrain': stage, done, state = 'gan', 0, None
 
@@ -241,21 +243,21 @@ def train_colorizer(data='coco', # 'coco', a folder of colour photos, or a list 
                               precision, channels_last)
     cgan = learn.conditional_gan
     def save_stage2(epoch, valid_l1):
-        save_training_state(files['model'], 'gan', epoch, learn.model, learn.opt, history, config, D=cgan.D, opt_D=cgan.opt_D)
+        save_training_state(files['model'], 'gan', epoch, learn.model, learn.opt, history, config, D=cgan.D, opt_D=cgan.opt_D, mean_ab=colour.ab)
         save_generator(learn.model, files['generator'], stage='gan', epochs=epoch, valid_l1=valid_l1,
-                       pretrain_epochs=len(history['pretrain'].get('valid_l1', [])))
+                       pretrain_epochs=len(history['pretrain'].get('valid_l1', [])), mean_ab=colour.ab)
         _save_losses(history, files['losses'])
     ckpt = EpochCheckpoint(save_stage2)
     def interrupted():
         n = ckpt.completed()
         return save_training_state(files['interrupted'], 'gan', n, learn.model, learn.opt, _completed_history(history, 'gan', n, len(dls.train)),
-                                   config, D=cgan.D, opt_D=cgan.opt_D)
+                                   config, D=cgan.D, opt_D=cgan.opt_D, mean_ab=colour.ab)
     writers = [preview(prefix='gan'), ckpt, EpochLog('gan_log.csv', append=done > 0)] if main else []
     with note_checkpoint(files['model']), save_on_interrupt(interrupted) if main else nullcontext(), distributed_ctx(learn, sync_bn):
-        learn.fit(gan_epochs, lr_gan, cbs=writers + [StopOnNonFinite('gan'), SkipDoneEpochs(done)] + list(cbs or []))
+        learn.fit(gan_epochs, lr_gan, cbs=writers + [colour, StopOnNonFinite('gan'), SkipDoneEpochs(done)] + list(cbs or []))
     return files
 
-# %% ../nbs/05_gan.ipynb #34d61cbc
+# %% ../nbs/05_gan.ipynb #cfe72ab0
 @torch.no_grad()
 def evaluate_colorizer(G:nn.Module, # generator
                        dl # validation `DataLoader` of (L, ab)

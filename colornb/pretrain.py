@@ -6,8 +6,8 @@
 __all__ = ['PRETRAIN_LR', 'MODEL_FORMAT', 'PRECISIONS', 'pretrain_learner', 'BatchLosses', 'NonFiniteLossError', 'check_finite',
            'StopOnNonFinite', 'note_checkpoint', 'TrainingInterrupted', 'save_on_interrupt', 'EpochCheckpoint',
            'SkipDoneEpochs', 'EpochLog', 'opt_state', 'load_opt_state', 'save_training_state', 'load_training_state',
-           'default_precision', 'DeviceMixedPrecision', 'set_precision', 'is_main_process', 'use_local_gpu',
-           'end_distributed', 'distributed_ctx']
+           'TrainingMeanColour', 'default_precision', 'DeviceMixedPrecision', 'set_precision', 'is_main_process',
+           'use_local_gpu', 'end_distributed', 'distributed_ctx']
 
 # %% ../nbs/04_pretrain.ipynb #39be7fe2
 import math
@@ -163,11 +163,12 @@ def save_training_state(path:Path, # usually `<run>/model.pt`
                         history:dict, # per-batch and per-epoch losses
                         config:dict, # the run's settings
                         D:nn.Module=None, # the discriminator (stage 2)
-                        opt_D=None # its optimizer (stage 2)
+                        opt_D=None, # its optimizer (stage 2)
+                        **meta # more metadata about the generator: mean_ab, ...
                        )->Path:
     "Write everything needed to resume training, atomically."
     G = plain_module(G)
-    meta = dict(arch=G.arch, size=G.size, lab_norm=dict(LAB_NORM), colornb_version=colornb.__version__)
+    meta = dict(arch=G.arch, size=G.size, lab_norm=dict(LAB_NORM), colornb_version=colornb.__version__, **meta)
     state = dict(format=MODEL_FORMAT, stage=stage, epoch=epoch, meta=meta, config=dict(config), history=history,
                  G=G.state_dict(), opt_G=opt_state(opt_G) if opt_G is not None else None)
     if D is not None: state.update(D=plain_module(D).state_dict(), opt_D=opt_state(opt_D) if opt_D is not None else None)
@@ -180,7 +181,24 @@ def load_training_state(path:Path)->dict:
         raise ValueError(f"Checkpoint {path} is a {state['format']!r} file, not a training checkpoint (model.pt) that training can resume from")
     return state
 
-# %% ../nbs/04_pretrain.ipynb #6c00cb50
+# %% ../nbs/04_pretrain.ipynb #4761cdbd
+from fastai.torch_core import num_distrib
+
+class TrainingMeanColour(Callback):
+    "Measure the mean colour (a, b) of the training photos, in Lab units, on the training batches of the first epoch that trains."
+    def __init__(self, ab:list=None # the mean, when known already (e.g. from the checkpoint a run resumes from): nothing is measured
+                ): self.ab, self.total, self.n = ab, 0., 0
+    def before_batch(self):
+        if self.ab is not None or not self.training: return
+        ab = self.yb[0].detach().float()
+        self.total, self.n = self.total + ab.mean((2, 3)).sum(0), self.n + len(ab)
+    def after_epoch(self): # runs before `EpochCheckpoint` (order 90) writes the epoch's files
+        if self.ab is not None or self.n == 0: return
+        t = torch.cat([self.total, self.total.new_tensor([self.n])])
+        if num_distrib() > 1: torch.distributed.all_reduce(t) # each process saw its own share of the photos
+        self.ab = (t[:2] / t[2] * LAB_NORM['ab_scale']).tolist()
+
+# %% ../nbs/04_pretrain.ipynb #2136be7a
 from fastcore.basics import ifnone
 from fastai.callback.fp16 import MixedPrecision, AMPMode
 from fastai.callback.channelslast import ChannelsLast
@@ -215,7 +233,7 @@ def set_precision(learn:Learner, # a colornb learner
     if channels_last: learn.add_cb(ChannelsLast())
     return learn
 
-# %% ../nbs/04_pretrain.ipynb #95906176
+# %% ../nbs/04_pretrain.ipynb #8ccae86f
 import os
 from contextlib import nullcontext
 from fastcore.basics import patch

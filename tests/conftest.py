@@ -22,8 +22,9 @@ def photo_folder(tmp_path):
         colour_photo(tmp_path/('sub' if i == 9 else '.')/f'photo {i}.{ext}', size=(96 + 8*i, 64 + 4*i), seed=i)
     return tmp_path
 
-def colornb(*args, home=None):
-    env = dict(os.environ, COLORNB_HOME=str(home)) if home else None
+def colornb(*args, home=None, env:dict=None):
+    "Run the `colornb` command with `args`; `home` sets COLORNB_HOME, `env` more environment variables."
+    env = dict(os.environ, **({'COLORNB_HOME': str(home)} if home else {}), **(env or {}))
     return subprocess.run(['colornb', *map(str, args)], capture_output=True, text=True, env=env)
 
 TINY = ['--size', '64', '--bs', '4', '--no-pretrained', '--num-workers', '0', '--preview-every', '1']

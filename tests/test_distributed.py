@@ -73,3 +73,7 @@ def test_colornb_train_under_torchrun(tmp_path):
     state = torch.load(out/'model.pt', weights_only=True)
     assert (state['stage'], state['epoch']) == ('gan', 1)
     assert not any(k.startswith('module.') for k in state['G']) and not any(k.startswith('module.') for k in state['D'])
+    # the mean colour is recorded under torchrun too (each rank's sum over its share, all-reduced), near that of the whole photos
+    from colornb.evaluate import mean_colour
+    assert torch.load(out/'generator.pt', weights_only=True)['meta']['mean_ab'] == state['meta']['mean_ab']
+    assert torch.allclose(torch.tensor(state['meta']['mean_ab']), mean_colour(data), atol=3)

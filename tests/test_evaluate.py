@@ -1,5 +1,5 @@
 "`colornb evaluate` as users run it: a subprocess on a folder of photos, with a tiny untrained generator."
-import csv, importlib.util, json, pytest, torch
+import csv, importlib.util, json, os, subprocess, sys, pytest, torch
 from pathlib import Path
 from conftest import colornb, colour_photo
 
@@ -20,14 +20,19 @@ def photo_folder(tmp_path):
     return tmp_path/'photos'
 
 def test_evaluate_writes_the_table_and_its_files(photo_folder, generator, tmp_path):
-    r = colornb('evaluate', '--data', photo_folder, '--checkpoint', generator, '--size', '64', '--out', tmp_path/'eval')
+    torch_home = tmp_path/'torch' # an empty torch hub cache: the FID and LPIPS weights are missing whatever this machine has
+    r = colornb('evaluate', '--data', photo_folder, '--checkpoint', generator, '--size', '64', '--out', tmp_path/'eval', env=dict(TORCH_HOME=str(torch_home)))
     assert r.returncode == 0, r.stderr
     assert 'Traceback' not in r.stderr
     assert sum(l.startswith(f"colornb evaluate: Skipped {photo_folder/'broken.jpg'}: ") for l in r.stderr.splitlines()) == 1
     assert any('mean colour of the evaluated photos' in l for l in r.stderr.splitlines())
     table = [l for l in r.stdout.splitlines() if l.startswith('| ')]
     assert table[0].startswith('| method | psnr ↑ | ssim ↑ | ab_error ↓ | ab_auc ↑') and [l.split(' | ')[0] for l in table[1:]] == ['| model', '| gray', '| mean-colour']
-    if importlib.util.find_spec('torchmetrics') is None:
+    if importlib.util.find_spec('torchmetrics') and importlib.util.find_spec('torch_fidelity'): # the dev extra installs both
+        hub = torch_home/'hub'/'checkpoints'
+        assert f'FID skipped: FID Inception weights not found at {hub}/weights-inception-2015-12-05-6726825d.pth; colornb does not download them (no network use), put the file there' in r.stdout.splitlines()
+        assert any(l.startswith(f'LPIPS skipped: LPIPS AlexNet weights not found at {hub}/alexnet-') for l in r.stdout.splitlines()), r.stdout
+    else:
         assert 'FID skipped: torchmetrics not installed (pip install "colornb[metrics]")' in r.stdout.splitlines()
         assert 'LPIPS skipped: torchmetrics not installed (pip install "colornb[metrics]")' in r.stdout.splitlines()
     js = json.loads((tmp_path/'eval'/'metrics.json').read_text())
@@ -39,6 +44,28 @@ def test_evaluate_writes_the_table_and_its_files(photo_folder, generator, tmp_pa
     rows = list(csv.DictReader(open(tmp_path/'eval'/'metrics.csv')))
     assert len(rows) == 15 and rows[-1]['photo'] == 'all photos' and rows[-1]['method'] == 'mean-colour'
     assert (tmp_path/'eval'/'best_worst.png').stat().st_size > 1000
+
+def test_metrics_say_when_their_package_is_missing(photo_folder, generator, tmp_path):
+    "Without torchmetrics (hidden here, whether or not it is installed) FID and LPIPS are skipped with how to install it; without torch-fidelity, FID alone."
+    run = "import sys; sys.modules.update({m: None for m in sys.argv.pop(1).split(',') if m}); from colornb.cli import main; sys.exit(main())"
+    args = ['evaluate', '--data', photo_folder, '--checkpoint', generator, '--size', '64', '--out', tmp_path/'eval']
+    for hidden, fid, lpips in [('torchmetrics,torch_fidelity', 'torchmetrics', 'torchmetrics'), ('torch_fidelity', 'torch-fidelity', None)]:
+        r = subprocess.run([sys.executable, '-c', run, hidden, *map(str, args)], capture_output=True, text=True, env=dict(os.environ, TORCH_HOME=str(tmp_path/'torch')))
+        assert r.returncode == 0, r.stderr
+        lines = r.stdout.splitlines()
+        assert f'FID skipped: {fid} not installed (pip install "colornb[metrics]")' in lines, r.stdout
+        assert (f'LPIPS skipped: {lpips} not installed (pip install "colornb[metrics]")' in lines) == (lpips is not None), r.stdout
+
+def test_the_mean_colour_comes_from_the_checkpoint(trained, tmp_path):
+    "A trained checkpoint records its training photos' mean colour: the mean-colour baseline uses it, with no warning."
+    data, run, _ = trained
+    for ckpt in ('generator.pt', 'model.pt'):
+        r = colornb('evaluate', '--data', data, '--checkpoint', run/ckpt, '--size', '64', '--max-side', '128', '--out', tmp_path/ckpt)
+        assert r.returncode == 0, r.stderr
+        mean_ab = torch.load(run/ckpt, weights_only=True)['meta']['mean_ab']
+        js = json.loads((tmp_path/ckpt/'metrics.json').read_text())
+        assert js['mean_ab_source'] == 'checkpoint metadata' and js['mean_ab'] == [round(v, 4) for v in mean_ab]
+        assert 'mean colour of the evaluated photos' not in r.stderr and 'the mean of checkpoint metadata' in r.stdout
 
 def test_missing_folder_and_missing_model_are_one_line(generator, tmp_path):
     r = colornb('evaluate', '--data', tmp_path/'missing', '--checkpoint', generator)
