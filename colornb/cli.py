@@ -150,7 +150,7 @@ def _evaluate(args):
     print(f"{res['n_photos']} photos from {args.data}, colorized at size {args.size} by {ckpt}"
           + (f"; {len(res['skipped_photos'])} skipped" if res['skipped_photos'] else '') + '\n')
     print(format_table(res['summary'], res['skipped_metrics']))
-    print(f"mean-colour baseline: (a, b) = ({a:.1f}, {b:.1f}), the mean of {res['mean_ab_source']}")
+    print(f"mean-colour baseline: (a, b) = ({a:.1f}, {b:.1f}), (source: {res['mean_ab_source']})")
     print(f"\nResults in {Path(out).resolve()}: metrics.json, metrics.csv, best_worst.png")
 
 # %% ../nbs/10_cli.ipynb #e87547b6

@@ -65,7 +65,7 @@ def test_the_mean_colour_comes_from_the_checkpoint(trained, tmp_path):
         mean_ab = torch.load(run/ckpt, weights_only=True)['meta']['mean_ab']
         js = json.loads((tmp_path/ckpt/'metrics.json').read_text())
         assert js['mean_ab_source'] == 'checkpoint metadata' and js['mean_ab'] == [round(v, 4) for v in mean_ab]
-        assert 'mean colour of the evaluated photos' not in r.stderr and 'the mean of checkpoint metadata' in r.stdout
+        assert 'mean colour of the evaluated photos' not in r.stderr and '(source: checkpoint metadata)' in r.stdout
 
 def test_missing_folder_and_missing_model_are_one_line(generator, tmp_path):
     r = colornb('evaluate', '--data', tmp_path/'missing', '--checkpoint', generator)
