@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 from fastprogress.fastprogress import progress_bar
 from fastai.data.transforms import get_image_files
-from .lab import rgb_to_L_ab, L_ab_to_rgb, XYZ_FROM_RGB, RGB_FROM_XYZ, D65_WHITE, LAB_NORM, _EPS, _KAPPA
+from .lab import rgb_to_L_ab, L_ab_to_rgb, srgb_to_linear, XYZ_FROM_RGB, RGB_FROM_XYZ, D65_WHITE, LAB_NORM, _EPS, _KAPPA
 from .generator import load_generator, atomic_file, writable_folder
 from .cli import colornb_home
 
@@ -89,8 +89,7 @@ def predict_size(h:int, w:int, # the photo's height and width
 # %% ../nbs/07_predict.ipynb #9bec631d
 def _luminance_tables()->list:
     "Three 256-entry float32 tables: the linear luminance Y (D65 white = 1) that each 8-bit value of R, G and B contributes."
-    v = torch.arange(256, dtype=torch.float64) / 255
-    lin = torch.where(v > 0.04045, ((v + 0.055) / 1.055) ** 2.4, v / 12.92) # srgb_to_linear, in float64
+    lin = srgb_to_linear(torch.arange(256, dtype=torch.float64) / 255) # in float64
     return [(lin * XYZ_FROM_RGB[1, c].double()).float().numpy() for c in range(3)]
 
 def _ab_band(ab_w:torch.Tensor, # ab already at the full width, (2,h,W)
