@@ -213,6 +213,7 @@ def _usable_photos(files:list)->tuple:
     return good, skipped
 
 def _no_photo_error(where, skipped:list)->ValueError:
+    "The error for a folder or list in which no photo could be evaluated."
     return ValueError(f"No usable colour photo in {where}: {len(skipped)} file{'s' * (len(skipped) != 1)}, all skipped")
 
 def _reference(f, max_side:int)->Image.Image:
