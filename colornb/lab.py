@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['XYZ_FROM_RGB', 'RGB_FROM_XYZ', 'D65_WHITE', 'FUSE_MIN_NUMEL', 'LAB_NORM', 'srgb_to_linear', 'linear_to_srgb',
            'rgb_to_lab', 'lab_to_rgb', 'normalize_lab', 'denormalize_lab', 'rgb_to_L_ab', 'L_ab_to_rgb',
-           'gray_and_colour']
+           'gray_and_color']
 
 # %% ../nbs/00_lab.ipynb #cb6a9a84
 import os, logging, warnings
@@ -141,7 +141,7 @@ def L_ab_to_rgb(L:Tensor, # normalised lightness, (...,1,H,W)
     return lab_to_rgb(denormalize_lab(L, ab))
 
 # %% ../nbs/00_lab.ipynb #0fecf53c
-def gray_and_colour(L:Tensor, # normalised lightness (B,1,H,W)
+def gray_and_color(L:Tensor, # normalised lightness (B,1,H,W)
                     ab:Tensor # normalised colour (B,2,H,W)
                    )->tuple: # (grayscale RGB, colour RGB), each (B,3,H,W) in [0,1]
     "The grayscale input and the colour image that L and ab make."

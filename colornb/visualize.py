@@ -6,14 +6,14 @@
 __all__ = ['to_pil', 'comparison_grid', 'smooth', 'plot_losses', 'ColorizationPreview', 'split_view', 'before_after_slider']
 
 # %% ../nbs/06_visualize.ipynb #e51eaeb1
-import io
 from pathlib import Path
 import numpy as np
 import torch
 import matplotlib.pyplot as plt
 from PIL import Image
 from fastai.callback.core import Callback
-from .lab import gray_and_colour
+from .lab import gray_and_color
+from .images import png_bytes
 from .generator import plain_module
 
 # %% ../nbs/06_visualize.ipynb #f842cc10
@@ -32,8 +32,8 @@ def comparison_grid(L:torch.Tensor, # normalised lightness (B,1,H,W)
                    )->plt.Figure:
     "A grid of grayscale input | generated | real, one column per photo."
     n = min(max_n, len(L))
-    gray, fake = gray_and_colour(L[:n], fake_ab[:n])
-    rows = [('input', gray), ('generated', fake)] + ([('real', gray_and_colour(L[:n], real_ab[:n])[1])] if real_ab is not None else [])
+    gray, fake = gray_and_color(L[:n], fake_ab[:n])
+    rows = [('input', gray), ('generated', fake)] + ([('real', gray_and_color(L[:n], real_ab[:n])[1])] if real_ab is not None else [])
     fig, axs = plt.subplots(len(rows), n, figsize=(size * n, size * len(rows)), squeeze=False)
     for r, (name, imgs) in enumerate(rows):
         for c in range(n):
@@ -136,9 +136,6 @@ def split_view(before:Image.Image, # e.g. the grayscale photo
     return out
 
 # %% ../nbs/06_visualize.ipynb #9bc0a3c0
-def _png(img:Image.Image)->bytes:
-    buf = io.BytesIO(); img.save(buf, format='PNG'); return buf.getvalue()
-
 def before_after_slider(before:Image.Image, # the grayscale photo
                         after:Image.Image, # the colorized photo
                         width:int=640, # display width in pixels (the photo is scaled down to it, never up)
@@ -149,8 +146,8 @@ def before_after_slider(before:Image.Image, # the grayscale photo
     scale = min(1., width / before.width)
     size = (max(1, round(before.width * scale)), max(1, round(before.height * scale)))
     b, a = before.convert('RGB').resize(size, Image.LANCZOS), after.convert('RGB').resize(size, Image.LANCZOS)
-    img = W.Image(value=_png(split_view(b, a, at)), format='png', width=size[0])
+    img = W.Image(value=png_bytes(split_view(b, a, at)), format='png', width=size[0])
     slider = W.FloatSlider(value=at, min=0., max=1., step=0.01, readout=False, description='before | after',
                            layout=W.Layout(width=f'{size[0]}px'), style={'description_width': 'initial'})
-    slider.observe(lambda change: setattr(img, 'value', _png(split_view(b, a, change['new']))), names='value')
+    slider.observe(lambda change: setattr(img, 'value', png_bytes(split_view(b, a, change['new']))), names='value')
     return W.VBox([img, slider])
