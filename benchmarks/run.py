@@ -86,7 +86,7 @@ def isolated(func:str, **kwargs)->dict:
     return json.loads(out[-1][2:])
 
 def sample_photos()->list:
-    from colornb.data import SAMPLES_PATH
+    from colornb.images import SAMPLES_PATH
     return sorted(SAMPLES_PATH.glob('*.jpg'))
 
 def photo_folder(dst:Path, n:int, side:int=None)->Path:
@@ -180,7 +180,7 @@ def train_fastai(stage:str, data:str, size:int=256, bs:int=16, warmup:int=1, ste
     from colornb.pretrain import pretrain_learner
     from colornb.gan import gan_learner
     from colornb.discriminator import PatchDiscriminator
-    from colornb.pretrain import set_precision
+    from colornb.training import set_precision
     dev = _dev(device)
     set_seed(0)
     dls = _train_dls(data, size, bs, warmup + steps, dev)
@@ -261,7 +261,8 @@ def colorize_previous(path, G, size:int=256):
     "colornb's colorize before the fast merge: full-size ab upsampled in float32, Lab of every band through colornb.lab."
     import torch.nn.functional as F
     from PIL import Image
-    from colornb.predict import open_image, _small_L
+    from colornb.images import open_image
+    from colornb.predict import _small_L
     from colornb.lab import rgb_to_L_ab, L_ab_to_rgb
     with torch.inference_mode():
         img = open_image(path)
@@ -276,7 +277,8 @@ def colorize_previous(path, G, size:int=256):
         return Image.fromarray(out)
 
 def _generator(checkpoint:str=None, size:int=256):
-    from colornb.generator import build_generator, load_generator
+    from colornb.generator import build_generator
+    from colornb.checkpoint import load_generator
     torch.manual_seed(0)
     return load_generator(checkpoint) if checkpoint else build_generator('resnet18', size=size, pretrained=False)
 
@@ -294,7 +296,8 @@ def infer_photo(photo:str, how:str, checkpoint:str=None, size:int=256, repeats:i
 def infer_small(n:int=8, size:int=256, checkpoint:str=None, repeats:int=3)->dict:
     "ms per image at `size` px (colorize from an in-memory photo), fp32 and bf16, and the colour difference bf16 makes."
     from PIL import Image
-    from colornb.predict import colorize, predict_ab, _small_L, open_image
+    from colornb.predict import colorize, predict_ab, _small_L
+    from colornb.images import open_image
     from colornb.lab import rgb_to_lab
     G = _generator(checkpoint).eval()
     imgs = [open_image(p).resize((size, size), Image.BICUBIC) for p in sample_photos()[:n]]
@@ -314,7 +317,7 @@ def infer_small(n:int=8, size:int=256, checkpoint:str=None, repeats:int=3)->dict
 
 def bench_infer(photo_side:tuple=(4000, 3000), size:int=256, n_small:int=8, checkpoint:str=None, repeats:int=2)->list:
     from PIL import Image
-    from colornb.data import SAMPLES_PATH
+    from colornb.images import SAMPLES_PATH
     with tempfile.TemporaryDirectory() as d:
         photo = Path(d) / 'photo.jpg'
         Image.open(SAMPLES_PATH / 'palapeli_european-honey-bee.jpg').convert('RGB').resize(photo_side, Image.BICUBIC).save(photo, quality=90)

@@ -11,11 +11,7 @@ from pathlib import Path
 import streamlit as st
 from PIL import Image
 from streamlit.runtime.scriptrunner import get_script_run_ctx
-# absolute imports: Streamlit runs this file as a script
-from .images import SAMPLES_PATH, open_image, ImageError, png_bytes
-from .checkpoint import load_generator, default_generator, NO_GENERATOR
-from .visualize import split_view
-from .predict import colorize
+import colornb.images as images, colornb.checkpoint as checkpoint, colornb.visualize as visualize, colornb.predict as predict # absolute: Streamlit runs this file as a script
 
 # %% ../nbs/15_app.ipynb #fcaa484d
 UPLOAD_TYPES = ['jpg', 'jpeg', 'png', 'webp', 'tif', 'tiff', 'bmp', 'gif']
@@ -27,12 +23,12 @@ def app_checkpoint(argv:list=None # the script's arguments (default: `sys.argv[1
     p = argparse.ArgumentParser(add_help=False); p.add_argument('--checkpoint', type=Path, default=None)
     ckpt = p.parse_known_args(argv if argv is not None else sys.argv[1:])[0].checkpoint
     if ckpt is None and os.environ.get('COLORNB_CHECKPOINT'): ckpt = Path(os.environ['COLORNB_CHECKPOINT'])
-    return ckpt or default_generator()
+    return ckpt or checkpoint.default_generator()
 
 @st.cache_resource(show_spinner='Loading the colorizer…')
 def cached_generator(path:str, mtime:float):
     "The generator at `path`, loaded once per process (a new file, by its mtime, is loaded again)."
-    return load_generator(path)
+    return checkpoint.load_generator(path)
 
 def for_display(img:Image.Image, max_width:int=1400)->Image.Image:
     "`img` scaled down to `max_width` for the page, never to less than 1 pixel high (Streamlit's own scaling fails on panoramas)."
@@ -47,13 +43,13 @@ def show_colorized(name:str, # what the user calls the photo
                    key:str # unique key of this photo's widgets
                   ):
     "Colorize one photo and show it: side by side, behind a before/after slider, with a download button."
-    with st.spinner(f'Colorizing {name}…'): result = colorize(img, G, size=size)
+    with st.spinner(f'Colorizing {name}…'): result = predict.colorize(img, G, size=size)
     gray, shown = for_display(img.convert('L').convert('RGB')), for_display(result)
     left, right = st.columns(2)
     left.image(gray, caption='grayscale'); right.image(shown, caption=f'colornb ({result.width}×{result.height})')
     at = st.slider('before ◀ ▶ after', 0, 100, 50, key=f'split-{key}', help='drag to move the split between the grayscale and the colorized photo')
-    st.image(split_view(gray, shown, at / 100), caption='before | after')
-    st.download_button('Download the colorized photo (PNG, full resolution)', data=png_bytes(result),
+    st.image(visualize.split_view(gray, shown, at / 100), caption='before | after')
+    st.download_button('Download the colorized photo (PNG, full resolution)', data=images.png_bytes(result),
                        file_name=f'{Path(name).stem}-colorized.png', mime='image/png', key=f'download-{key}')
 
 def main():
@@ -62,7 +58,7 @@ def main():
     st.title('colornb: colour for black-and-white photos')
     ckpt = app_checkpoint()
     if ckpt is None or not Path(ckpt).exists():
-        st.warning(f"No colorizer to serve{f' ({ckpt} does not exist)' if ckpt else ''}: {NO_GENERATOR}; "
+        st.warning(f"No colorizer to serve{f' ({ckpt} does not exist)' if ckpt else ''}: {checkpoint.NO_GENERATOR}; "
                    "then start the app again, or run `colornb app --checkpoint PT`.")
         st.stop()
     try: G = cached_generator(str(ckpt), Path(ckpt).stat().st_mtime)
@@ -73,14 +69,14 @@ def main():
     size = st.select_slider('Render size', options=[128, 192, 256, 384, 512], value=256,
                             help='the size the colours are predicted at: larger gives finer colour and takes longer; the output always keeps the full resolution')
     uploads = st.file_uploader('Upload photos', type=UPLOAD_TYPES, accept_multiple_files=True)
-    samples = sorted(p.name for p in SAMPLES_PATH.glob('*.jpg'))
+    samples = sorted(p.name for p in images.SAMPLES_PATH.glob('*.jpg'))
     sample = st.selectbox('… or pick a sample photo', ['(none)'] + samples)
     items = [(u.name, u.getvalue(), f'u{i}') for i, u in enumerate(uploads or [])]
-    if sample != '(none)': items.append((sample, (SAMPLES_PATH/sample).read_bytes(), 'sample'))
+    if sample != '(none)': items.append((sample, (images.SAMPLES_PATH/sample).read_bytes(), 'sample'))
     for name, content, key in items:
         st.subheader(name)
-        try: img = open_image(content, max_pixels=APP_MAX_PIXELS, name=name)
-        except ImageError as e:
+        try: img = images.open_image(content, max_pixels=APP_MAX_PIXELS, name=name)
+        except images.ImageError as e:
             st.error(str(e)); continue
         show_colorized(name, img, G, size, key)
 

@@ -26,7 +26,7 @@ def plain(obj):
     if hasattr(obj, 'item') and not isinstance(obj, torch.Tensor): return obj.item() # numpy scalars
     return obj
 
-# %% ../nbs/05_checkpoint.ipynb #eea69ec3
+# %% ../nbs/05_checkpoint.ipynb #9b79919a
 @contextmanager
 def deferred_ctrl_c():
     "Hold a Ctrl-C (SIGINT) that arrives inside the block until the block is done, then raise `KeyboardInterrupt`."
@@ -38,7 +38,7 @@ def deferred_ctrl_c():
         signal.signal(signal.SIGINT, previous)
         if caught: raise KeyboardInterrupt
 
-# %% ../nbs/05_checkpoint.ipynb #097526e8
+# %% ../nbs/05_checkpoint.ipynb #ca5591c9
 class WriteError(OSError):
     "A file or folder could not be written; the one-line message names it and the cause."
     def __init__(self, message:str, errno:int=None): super().__init__(message); self.message, self.errno = message, errno
@@ -54,7 +54,7 @@ def writable_folder(path:Path # a folder, created if needed
     except OSError as e: raise WriteError(f"Cannot write to the output folder {path}: {e.strerror or e}", e.errno) from None
     return path
 
-# %% ../nbs/05_checkpoint.ipynb #3ebbcd8d
+# %% ../nbs/05_checkpoint.ipynb #c1a43949
 @contextmanager
 def atomic_file(path:Path # the file to write; its folder is created
                ):
@@ -74,7 +74,7 @@ def atomic_file(path:Path # the file to write; its folder is created
         if isinstance(e, OSError): raise WriteError(f"Cannot write {path}: {e.strerror or e}; the previous file, if any, is unchanged", e.errno) from None
         raise
 
-# %% ../nbs/05_checkpoint.ipynb #0f9debc0
+# %% ../nbs/05_checkpoint.ipynb #3656e73a
 def save_pt(obj:dict, # tensors, numbers, strings, lists and dicts
             path:Path # destination; its folder is created
            )->Path:
@@ -175,7 +175,7 @@ def colornb_home()->Path:
     "colornb's folder for default outputs: `$COLORNB_HOME`, else `~/.colornb`."
     return Path(os.environ.get('COLORNB_HOME') or Path.home()/'.colornb').expanduser()
 
-# %% ../nbs/05_checkpoint.ipynb #03a11fd4
+# %% ../nbs/05_checkpoint.ipynb #187f5266
 NO_GENERATOR = ("no trained generator found: pass --checkpoint PT, or make one with `colornb demo` (a few minutes on a CPU) "
                 "or `colornb train --data DIR`")
 

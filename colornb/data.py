@@ -137,7 +137,7 @@ def mean_color(source, # photos (a folder, a list of files, 'coco'), or an itera
     total, n = torch.zeros(2, dtype=torch.float64), 0
     for _, ab in source:
         total += ab.double().mean((2, 3)).sum(0).cpu() * LAB_NORM['ab_scale']; n += len(ab)
-    if n == 0: raise ValueError("mean_colour: the DataLoader gave no batches")
+    if n == 0: raise ValueError("mean_color: the DataLoader gave no batches")
     return total.float() / n
 
 def _small_mean_ab(f, size:int)->Tensor:

@@ -6,6 +6,7 @@
 __all__ = ['to_pil', 'comparison_grid', 'smooth', 'plot_losses', 'ColorizationPreview', 'split_view', 'before_after_slider']
 
 # %% ../nbs/06_visualize.ipynb #e51eaeb1
+import io
 from pathlib import Path
 import numpy as np
 import torch

@@ -5,15 +5,15 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyBboxPatch
 from PIL import Image
-from colornb.data import SAMPLES_PATH
+from colornb.images import SAMPLES_PATH
 from colornb.lab import rgb_to_L_ab, L_ab_to_rgb
 
 def _tile(fig, rect, img, title, cmap=None, **kw):
     ax = fig.add_axes(rect); ax.imshow(img, cmap=cmap, **kw); ax.set_title(title, fontsize=10); ax.axis('off')
     return ax
 
-def _box(fig, x, y, w, h, text, colour):
-    fig.patches.append(FancyBboxPatch((x, y), w, h, boxstyle='round,pad=0.01', transform=fig.transFigure, fc=colour, ec='0.3'))
+def _box(fig, x, y, w, h, text, color):
+    fig.patches.append(FancyBboxPatch((x, y), w, h, boxstyle='round,pad=0.01', transform=fig.transFigure, fc=color, ec='0.3'))
     fig.text(x + w/2, y + h/2, text, ha='center', va='center', fontsize=10)
 
 def _arrow(fig, xy0, xy1, text=''):

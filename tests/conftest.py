@@ -4,7 +4,7 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 
-def colour_photo(path:Path, size=(96, 64), seed=0):
+def color_photo(path:Path, size=(96, 64), seed=0):
     "Write a small synthetic colour photo: smooth colour gradients plus noise, so it is clearly not gray."
     rng = np.random.default_rng(seed)
     h, w = size[1], size[0]
@@ -19,7 +19,7 @@ def photo_folder(tmp_path):
     (tmp_path/'sub').mkdir()
     for i in range(10):
         ext = ['jpg', 'png', 'webp'][i % 3]
-        colour_photo(tmp_path/('sub' if i == 9 else '.')/f'photo {i}.{ext}', size=(96 + 8*i, 64 + 4*i), seed=i)
+        color_photo(tmp_path/('sub' if i == 9 else '.')/f'photo {i}.{ext}', size=(96 + 8*i, 64 + 4*i), seed=i)
     return tmp_path
 
 def colornb(*args, home=None, env:dict=None):
@@ -33,7 +33,7 @@ TINY = ['--size', '64', '--bs', '4', '--no-pretrained', '--num-workers', '0', '-
 def trained(tmp_path_factory):
     "One tiny run of both stages (colornb train on 10 generated photos), shared by the tests that need a trained run."
     data, out = tmp_path_factory.mktemp('photos'), tmp_path_factory.mktemp('run')
-    for i in range(10): colour_photo(data/f'{i}.jpg', size=(80 + 4*i, 72), seed=i)
+    for i in range(10): color_photo(data/f'{i}.jpg', size=(80 + 4*i, 72), seed=i)
     r = colornb('train', '--data', data, '--pretrain-epochs', '1', '--gan-epochs', '1', '--out', out, *TINY)
     assert r.returncode == 0, r.stderr
     return data, out, r

@@ -14,7 +14,8 @@ from fastai.torch_core import set_seed, rank_distrib, num_distrib
 from colornb.data import colorization_dls
 from colornb.generator import build_generator
 from colornb.discriminator import PatchDiscriminator
-from colornb.pretrain import pretrain_learner, distributed_ctx, end_distributed
+from colornb.pretrain import pretrain_learner
+from colornb.training import distributed_ctx, end_distributed
 from colornb.gan import gan_learner
 
 PER_RANK_BS, WORLD = 4, 2

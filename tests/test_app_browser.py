@@ -3,7 +3,7 @@ import os, shutil, signal, socket, subprocess, time, urllib.request, numpy as np
 from pathlib import Path
 from types import SimpleNamespace
 from PIL import Image
-from conftest import colour_photo
+from conftest import color_photo
 
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 MAX_UPLOAD_MB = 1 # the server's upload limit in these tests (`colornb app --max-upload-mb`)
@@ -32,7 +32,8 @@ def app(tmp_path_factory):
     if not CHROMIUM or not shutil.which('colornb'):
         if os.environ.get('CI'): pytest.fail('CI must install chromium and playwright (see .ci/run)')
         pytest.skip('no chromium on this machine: apt-get install chromium; pip install playwright')
-    from colornb.generator import build_generator, save_generator
+    from colornb.generator import build_generator
+    from colornb.checkpoint import save_generator
     tmp = tmp_path_factory.mktemp('app')
     save_generator(build_generator(size=64, pretrained=False), tmp/'generator.pt', epochs=1, stage='gan')
     port = _free_port()
@@ -70,7 +71,7 @@ def upload(page, path:Path):
     page.locator('input[type="file"]').set_input_files(str(path))
 
 def test_upload_colorize_download_in_a_real_browser(app, browser, tmp_path):
-    from colornb.data import SAMPLES_PATH
+    from colornb.images import SAMPLES_PATH
     photo = tmp_path/'old photo.jpg'
     Image.open(SAMPLES_PATH/'skimage_chelsea.jpg').convert('L').save(photo)
     page = open_app(browser, app)
@@ -89,7 +90,7 @@ def test_upload_over_the_size_limit_is_refused(app, browser, tmp_path):
     big = tmp_path/'big photo.png'                         # a real photo, so that only its size can be the reason it is refused
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (600, 800, 3), dtype=np.uint8)).save(big)
     assert big.stat().st_size > MAX_UPLOAD_MB * 1024**2
-    small = colour_photo(tmp_path/'small photo.png', size=(64, 48))
+    small = color_photo(tmp_path/'small photo.png', size=(64, 48))
     page = open_app(browser, app)
     upload(page, big)
     page.get_by_text(f'File must be {MAX_UPLOAD_MB:.1f}MB or smaller.').wait_for(timeout=30_000)   # Streamlit's refusal, beside the file's name
@@ -105,10 +106,10 @@ def _fifty_uploads(d:Path)->list:
     files = []
     for i in range(50):
         kind = i % 5
-        if kind in (0, 3): files.append((colour_photo(d/f'photo {i:02d}.{"png" if kind == 0 else "jpg"}', size=(320, 240), seed=i), True))
+        if kind in (0, 3): files.append((color_photo(d/f'photo {i:02d}.{"png" if kind == 0 else "jpg"}', size=(320, 240), seed=i), True))
         elif kind == 1: (d/f'text {i:02d}.jpg').write_text('this is not a photo'); files.append((d/f'text {i:02d}.jpg', False))
         elif kind == 2:
-            whole = colour_photo(d/'whole.png', size=(64, 48), seed=i).read_bytes()
+            whole = color_photo(d/'whole.png', size=(64, 48), seed=i).read_bytes()
             (d/f'truncated {i:02d}.png').write_bytes(whole[:len(whole) // 3]); files.append((d/f'truncated {i:02d}.png', False))
         else: (d/f'empty {i:02d}.webp').write_bytes(b''); files.append((d/f'empty {i:02d}.webp', False))
     return files
@@ -132,7 +133,7 @@ def test_fifty_uploads_in_a_row_memory_stays_flat(app, browser, tmp_path):
         page.get_by_role('heading', name=f.name).wait_for(state='detached', timeout=120_000)
         rss[i] = rss_mb(app.pid)
     took = time.time() - t0
-    last = colour_photo(tmp_path/'after fifty.png', size=(64, 48))          # the app still answers
+    last = color_photo(tmp_path/'after fifty.png', size=(64, 48))          # the app still answers
     upload(page, last)
     page.get_by_role('button', name=DOWNLOAD).wait_for(timeout=120_000)
     assert urllib.request.urlopen(app.url + '/_stcore/health', timeout=10).status == 200

@@ -2,7 +2,7 @@
 import hashlib, os, subprocess, sys, warnings, numpy as np, pytest, torch
 from pathlib import Path
 from PIL import Image
-from conftest import colornb, colour_photo, without_root_powers, read_only_folder, TINY
+from conftest import colornb, color_photo, without_root_powers, read_only_folder, TINY
 
 def _photo(w=96, h=64):
     y, x = np.mgrid[0:h, 0:w]
@@ -38,7 +38,8 @@ def make_battery(d:Path)->dict:
 
 @pytest.fixture(scope='module')
 def battery(tmp_path_factory):
-    from colornb.generator import build_generator, save_generator
+    from colornb.generator import build_generator
+    from colornb.checkpoint import save_generator
     d = tmp_path_factory.mktemp('battery')
     expected = make_battery(d)
     torch.manual_seed(0)
@@ -48,7 +49,9 @@ def battery(tmp_path_factory):
 def _digests(d): return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in d.rglob('*') if p.is_file()}
 
 def test_colorize_function(battery):
-    from colornb.predict import colorize, load_generator, ImageError
+    from colornb.predict import colorize
+    from colornb.checkpoint import load_generator
+    from colornb.images import ImageError
     d, expected, ckpt = battery
     G = load_generator(ckpt)
     for name, (kind, what) in expected.items():
@@ -144,7 +147,7 @@ def test_web_app_opens_no_path_a_user_gives(battery):
     "The app reads only uploaded bytes and the bundled samples, picked from a fixed list: a file name is never opened as a path."
     from streamlit.testing.v1 import AppTest
     import colornb
-    from colornb.data import SAMPLES_PATH
+    from colornb.images import SAMPLES_PATH
     d, expected, ckpt = battery
     real = SAMPLES_PATH/'skimage_chelsea.jpg'
     os.environ['COLORNB_CHECKPOINT'] = str(ckpt)

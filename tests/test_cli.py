@@ -80,8 +80,8 @@ def test_colorize_keeps_a_12_megapixel_photo_whole(trained, tmp_path):
 def test_colorize_a_mixed_folder_lists_the_broken_files_and_exits_1(trained, tmp_path):
     _, run, _ = trained
     data = tmp_path/'mixed'; data.mkdir()
-    from conftest import colour_photo
-    colour_photo(data/'good.jpg'); colour_photo(data/'also good.png', seed=3)
+    from conftest import color_photo
+    color_photo(data/'good.jpg'); color_photo(data/'also good.png', seed=3)
     (data/'broken.jpg').write_bytes(b'\xff\xd8\xff\xe0 definitely not a jpeg')
     (data/'truncated.png').write_bytes((data/'also good.png').read_bytes()[:200])
     r = colornb('colorize', data, '--out', tmp_path/'out', '--checkpoint', run/'generator.pt')

@@ -2,7 +2,7 @@
 import os, shutil, socket, subprocess, sys, numpy as np, pytest, torch
 from pathlib import Path
 from PIL import Image
-from conftest import REPO, TINY, colour_photo
+from conftest import REPO, TINY, color_photo
 
 def free_port():
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
@@ -64,7 +64,7 @@ def test_two_processes_train_like_one(tmp_path):
 def test_colornb_train_under_torchrun(tmp_path):
     data, out = tmp_path/'photos', tmp_path/'run'
     data.mkdir()
-    for i in range(10): colour_photo(data/f'{i}.jpg', size=(80 + 4*i, 72), seed=i)
+    for i in range(10): color_photo(data/f'{i}.jpg', size=(80 + 4*i, 72), seed=i)
     r = torchrun(shutil.which('colornb'), 'train', '--data', data, '--out', out, '--pretrain-epochs', '1', '--gan-epochs', '1', *TINY)
     assert r.returncode == 0, r.stderr[-3000:]
     for f in ('generator_pretrained.pt', 'model.pt', 'generator.pt', 'losses.png', 'pretrain_log.csv', 'gan_log.csv'): assert (out/f).exists(), f
@@ -74,6 +74,6 @@ def test_colornb_train_under_torchrun(tmp_path):
     assert (state['stage'], state['epoch']) == ('gan', 1)
     assert not any(k.startswith('module.') for k in state['G']) and not any(k.startswith('module.') for k in state['D'])
     # the mean colour is recorded under torchrun too (each rank's sum over its share, all-reduced), near that of the whole photos
-    from colornb.evaluate import mean_colour
+    from colornb.data import mean_color
     assert torch.load(out/'generator.pt', weights_only=True)['meta']['mean_ab'] == state['meta']['mean_ab']
-    assert torch.allclose(torch.tensor(state['meta']['mean_ab']), mean_colour(data), atol=3)
+    assert torch.allclose(torch.tensor(state['meta']['mean_ab']), mean_color(data), atol=3)

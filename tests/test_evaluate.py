@@ -1,13 +1,14 @@
 "`colornb evaluate` as users run it: a subprocess on a folder of photos, with a tiny untrained generator."
 import csv, importlib.util, json, os, subprocess, sys, pytest, torch
 from pathlib import Path
-from conftest import colornb, colour_photo
+from conftest import colornb, color_photo
 
-METRICS = {'psnr', 'ssim', 'ab_error', 'ab_auc', 'colourfulness', 'original_colourfulness', 'delta_colourfulness'}
+METRICS = {'psnr', 'ssim', 'ab_error', 'ab_auc', 'colorfulness', 'original_colorfulness', 'delta_colorfulness'}
 
 @pytest.fixture(scope='module')
 def generator(tmp_path_factory):
-    from colornb.generator import build_generator, save_generator
+    from colornb.generator import build_generator
+    from colornb.checkpoint import save_generator
     torch.manual_seed(0)
     return save_generator(build_generator('resnet18', size=64, pretrained=False), tmp_path_factory.mktemp('model')/'generator.pt')
 
@@ -15,7 +16,7 @@ def generator(tmp_path_factory):
 def photo_folder(tmp_path):
     "Four small colour photos, one in a subfolder, and a broken file."
     (tmp_path/'photos'/'sub').mkdir(parents=True)
-    for i, name in enumerate(['a.jpg', 'b.png', 'c.webp', 'sub/d.jpg']): colour_photo(tmp_path/'photos'/name, size=(96 + 8*i, 64), seed=i)
+    for i, name in enumerate(['a.jpg', 'b.png', 'c.webp', 'sub/d.jpg']): color_photo(tmp_path/'photos'/name, size=(96 + 8*i, 64), seed=i)
     (tmp_path/'photos'/'broken.jpg').write_bytes(b'\xff\xd8\xff\xe0 not a jpeg')
     return tmp_path/'photos'
 
@@ -38,11 +39,11 @@ def test_evaluate_writes_the_table_and_its_files(photo_folder, generator, tmp_pa
     js = json.loads((tmp_path/'eval'/'metrics.json').read_text())
     assert set(js) >= {'checkpoint', 'data', 'size', 'max_side', 'summary', 'rows', 'skipped_metrics', 'skipped_photos', 'n_photos', 'mean_ab', 'mean_ab_source'}
     assert js['n_photos'] == 4 and js['size'] == 64 and len(js['rows']) == 12 and len(js['skipped_photos']) == 1
-    assert list(js['summary']) == ['model', 'gray', 'mean-colour'] and all(set(v) >= METRICS for v in js['summary'].values())
-    assert js['summary']['gray']['colourfulness'] < 0.5 < js['summary']['gray']['delta_colourfulness']
+    assert list(js['summary']) == ['model', 'gray', 'mean-color'] and all(set(v) >= METRICS for v in js['summary'].values())
+    assert js['summary']['gray']['colorfulness'] < 0.5 < js['summary']['gray']['delta_colorfulness']
     assert {row['photo'] for row in js['rows']} == {'a.jpg', 'b.png', 'c.webp', 'sub/d.jpg'}
     rows = list(csv.DictReader(open(tmp_path/'eval'/'metrics.csv')))
-    assert len(rows) == 15 and rows[-1]['photo'] == 'all photos' and rows[-1]['method'] == 'mean-colour'
+    assert len(rows) == 15 and rows[-1]['photo'] == 'all photos' and rows[-1]['method'] == 'mean-color'
     assert (tmp_path/'eval'/'best_worst.png').stat().st_size > 1000
 
 def test_metrics_say_when_their_package_is_missing(photo_folder, generator, tmp_path):
@@ -56,7 +57,7 @@ def test_metrics_say_when_their_package_is_missing(photo_folder, generator, tmp_
         assert f'FID skipped: {fid} not installed (pip install "colornb[metrics]")' in lines, r.stdout
         assert (f'LPIPS skipped: {lpips} not installed (pip install "colornb[metrics]")' in lines) == (lpips is not None), r.stdout
 
-def test_the_mean_colour_comes_from_the_checkpoint(trained, tmp_path):
+def test_the_mean_color_comes_from_the_checkpoint(trained, tmp_path):
     "A trained checkpoint records its training photos' mean colour: the mean-colour baseline uses it, with no warning."
     data, run, _ = trained
     for ckpt in ('generator.pt', 'model.pt'):
@@ -70,7 +71,7 @@ def test_the_mean_colour_comes_from_the_checkpoint(trained, tmp_path):
 def test_missing_folder_and_missing_model_are_one_line(generator, tmp_path):
     r = colornb('evaluate', '--data', tmp_path/'missing', '--checkpoint', generator)
     assert r.returncode == 1 and r.stderr.strip().splitlines()[-1] == f"colornb evaluate: error: Image source {tmp_path/'missing'} does not exist"
-    colour_photo(tmp_path/'one.jpg')
+    color_photo(tmp_path/'one.jpg')
     r = colornb('evaluate', '--data', tmp_path, home=tmp_path/'home')
     assert r.returncode == 1 and r.stderr.startswith('colornb evaluate: error: no trained generator found') and 'Traceback' not in r.stderr
     r = colornb('evaluate', '--help')
@@ -81,7 +82,8 @@ def test_fid_and_lpips_with_stand_in_weights(tmp_path, monkeypatch):
     pytest.importorskip('torchmetrics'); fi = pytest.importorskip('torch_fidelity.feature_extractor_inceptionv3')
     import torchvision
     from unittest import mock
-    from colornb.evaluate import evaluate_folder, metric_weights, skip_reason
+    from colornb.evaluate import evaluate_folder
+    from colornb.metrics import metric_weights, skip_reason
     from colornb.generator import build_generator
     hub = torch.hub.get_dir()
     try:
@@ -93,7 +95,7 @@ def test_fid_and_lpips_with_stand_in_weights(tmp_path, monkeypatch):
              mock.patch.object(fi, 'load_state_dict_from_url', lambda *a, **k: None):
             torch.save(fi.FeatureExtractorInceptionV3('inception-v3-compat', ['2048']).state_dict(), metric_weights('fid'))
         assert skip_reason('fid') is None and skip_reason('lpips') is None
-        for i in range(3): colour_photo(tmp_path/f'{i}.png', seed=i)
+        for i in range(3): color_photo(tmp_path/f'{i}.png', seed=i)
         res = evaluate_folder(build_generator(size=64, pretrained=False), tmp_path, size=64, rank_by='lpips', progress=False)
         assert res['skipped_metrics'] == {} and all({'fid', 'lpips'} <= set(s) for s in res['summary'].values())
     finally: torch.hub.set_dir(hub)

@@ -49,7 +49,7 @@ def test_ctrl_c_saves_the_training_state(trained, tmp_path):
     assert len(state['history']['gan']['g_l1']) == 2 * state['epoch']                 # losses of completed epochs only
 
 def test_ctrl_c_during_a_save_waits_for_the_file(tmp_path):
-    from colornb.generator import save_pt, deferred_ctrl_c
+    from colornb.checkpoint import save_pt, deferred_ctrl_c
     done = []
     with pytest.raises(KeyboardInterrupt):
         with deferred_ctrl_c():
