@@ -26,7 +26,7 @@ def plain(obj):
     if hasattr(obj, 'item') and not isinstance(obj, torch.Tensor): return obj.item() # numpy scalars
     return obj
 
-# %% ../nbs/05_checkpoint.ipynb #9b79919a
+# %% ../nbs/05_checkpoint.ipynb #279773a6
 @contextmanager
 def deferred_ctrl_c():
     "Hold a Ctrl-C (SIGINT) that arrives inside the block until the block is done, then raise `KeyboardInterrupt`."
@@ -38,7 +38,7 @@ def deferred_ctrl_c():
         signal.signal(signal.SIGINT, previous)
         if caught: raise KeyboardInterrupt
 
-# %% ../nbs/05_checkpoint.ipynb #ca5591c9
+# %% ../nbs/05_checkpoint.ipynb #0fe6348e
 class WriteError(OSError):
     "A file or folder could not be written; the one-line message names it and the cause."
     def __init__(self, message:str, errno:int=None): super().__init__(message); self.message, self.errno = message, errno
@@ -54,7 +54,16 @@ def writable_folder(path:Path # a folder, created if needed
     except OSError as e: raise WriteError(f"Cannot write to the output folder {path}: {e.strerror or e}", e.errno) from None
     return path
 
-# %% ../nbs/05_checkpoint.ipynb #c1a43949
+# %% ../nbs/05_checkpoint.ipynb #e1d59cf3
+def _file_mode(path:Path # the file about to be written or replaced
+              )->int:
+    "The permission bits for `path`: those of the file it replaces, else what `open()` gives a new file under the umask."
+    try: return path.stat().st_mode & 0o7777
+    except FileNotFoundError: pass
+    umask = os.umask(0o022); os.umask(umask) # reading the umask means setting it; put it back at once
+    return 0o666 & ~umask
+
+# %% ../nbs/05_checkpoint.ipynb #9e9548db
 @contextmanager
 def atomic_file(path:Path # the file to write; its folder is created
                ):
@@ -68,13 +77,14 @@ def atomic_file(path:Path # the file to write; its folder is created
         with os.fdopen(fd, 'wb') as f:
             yield f
             f.flush(); os.fsync(f.fileno())
+            os.fchmod(f.fileno(), _file_mode(path))
         os.replace(tmp, path)
     except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(e, OSError): raise WriteError(f"Cannot write {path}: {e.strerror or e}; the previous file, if any, is unchanged", e.errno) from None
         raise
 
-# %% ../nbs/05_checkpoint.ipynb #3656e73a
+# %% ../nbs/05_checkpoint.ipynb #a0a9f8b0
 def save_pt(obj:dict, # tensors, numbers, strings, lists and dicts
             path:Path # destination; its folder is created
            )->Path:
@@ -175,7 +185,7 @@ def colornb_home()->Path:
     "colornb's folder for default outputs: `$COLORNB_HOME`, else `~/.colornb`."
     return Path(os.environ.get('COLORNB_HOME') or Path.home()/'.colornb').expanduser()
 
-# %% ../nbs/05_checkpoint.ipynb #187f5266
+# %% ../nbs/05_checkpoint.ipynb #85dc3a00
 NO_GENERATOR = ("no trained generator found: pass --checkpoint PT, or make one with `colornb demo` (a few minutes on a CPU) "
                 "or `colornb train --data DIR`")
 

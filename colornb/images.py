@@ -81,7 +81,7 @@ def png_bytes(img:Image.Image # any PIL image
     "`img` as the bytes of a PNG file."
     buf = io.BytesIO(); img.save(buf, format='PNG'); return buf.getvalue()
 
-# %% ../nbs/01_images.ipynb #a09843a8
+# %% ../nbs/01_images.ipynb #c09c6270
 def image_tensor(im:Image.Image # an 8-bit RGB image, e.g. from `open_image`
                 )->torch.Tensor: # (1,3,H,W) float32 in [0,1]
     "A PIL RGB image as a batch of one float tensor in [0,1]."

@@ -1,8 +1,9 @@
-import os, subprocess, numpy as np, pytest
+import os, subprocess, sys, numpy as np, pytest
 from pathlib import Path
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
+COLORNB = [sys.executable, '-m', 'colornb'] # the command line of the Python running the tests, activated or not
 
 def color_photo(path:Path, size=(96, 64), seed=0):
     "Write a small synthetic colour photo: smooth colour gradients plus noise, so it is clearly not gray."
@@ -25,7 +26,7 @@ def photo_folder(tmp_path):
 def colornb(*args, home=None, env:dict=None):
     "Run the `colornb` command with `args`; `home` sets COLORNB_HOME, `env` more environment variables."
     env = dict(os.environ, **({'COLORNB_HOME': str(home)} if home else {}), **(env or {}))
-    return subprocess.run(['colornb', *map(str, args)], capture_output=True, text=True, env=env)
+    return subprocess.run([*COLORNB, *map(str, args)], capture_output=True, text=True, env=env)
 
 TINY = ['--size', '64', '--bs', '4', '--no-pretrained', '--num-workers', '0', '--preview-every', '1']
 

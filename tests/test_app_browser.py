@@ -3,7 +3,7 @@ import os, shutil, signal, socket, subprocess, time, urllib.request, numpy as np
 from pathlib import Path
 from types import SimpleNamespace
 from PIL import Image
-from conftest import color_photo
+from conftest import color_photo, COLORNB
 
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 MAX_UPLOAD_MB = 1 # the server's upload limit in these tests (`colornb app --max-upload-mb`)
@@ -29,7 +29,7 @@ def rss_mb(pid:int)->float:
 @pytest.fixture(scope='module')
 def app(tmp_path_factory):
     "`colornb app` with a tiny random generator and a 1 MB upload limit: its URL and the id of the Streamlit server process."
-    if not CHROMIUM or not shutil.which('colornb'):
+    if not CHROMIUM:
         if os.environ.get('CI'): pytest.fail('CI must install chromium and playwright (see .ci/run)')
         pytest.skip('no chromium on this machine: apt-get install chromium; pip install playwright')
     from colornb.generator import build_generator
@@ -37,7 +37,7 @@ def app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('app')
     save_generator(build_generator(size=64, pretrained=False), tmp/'generator.pt', epochs=1, stage='gan')
     port = _free_port()
-    server = subprocess.Popen(['colornb', 'app', '--checkpoint', str(tmp/'generator.pt'), '--port', str(port), '--address', '127.0.0.1',
+    server = subprocess.Popen([*COLORNB, 'app', '--checkpoint', str(tmp/'generator.pt'), '--port', str(port), '--address', '127.0.0.1',
                                '--max-upload-mb', str(MAX_UPLOAD_MB)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f'http://127.0.0.1:{port}'
     try:

@@ -2,7 +2,7 @@
 import hashlib, os, subprocess, sys, warnings, numpy as np, pytest, torch
 from pathlib import Path
 from PIL import Image
-from conftest import colornb, color_photo, without_root_powers, read_only_folder, TINY
+from conftest import colornb, color_photo, without_root_powers, read_only_folder, TINY, COLORNB
 
 def _photo(w=96, h=64):
     y, x = np.mgrid[0:h, 0:w]
@@ -94,7 +94,7 @@ def test_read_only_output_folder(battery, tmp_path):
     before = _digests(d)
     for out, line in [(ro, f"Cannot write to the output folder {ro}: Permission denied"),
                       (ro/'new', f"Cannot write to the output folder {ro/'new'}: Permission denied")]:
-        r = subprocess.run(without_root_powers(['colornb', 'colorize', d/'rgba.png', d/'cmyk.jpg', '--out', out, '--checkpoint', ckpt, '--size', '64']),
+        r = subprocess.run(without_root_powers([*COLORNB, 'colorize', d/'rgba.png', d/'cmyk.jpg', '--out', out, '--checkpoint', ckpt, '--size', '64']),
                            capture_output=True, text=True)
         print(r.stderr.strip().splitlines()[-1])
         assert r.returncode == 1 and 'Traceback' not in r.stderr and r.stdout == ''
@@ -109,7 +109,7 @@ def test_read_only_output_folder(battery, tmp_path):
 
 def test_train_into_a_read_only_folder_stops_before_training(photo_folder, tmp_path):
     ro = read_only_folder(tmp_path/'read-only')
-    r = subprocess.run(without_root_powers(['colornb', 'train', '--data', photo_folder, '--out', ro, '--pretrain-epochs', '1', '--gan-epochs', '1', *TINY]),
+    r = subprocess.run(without_root_powers([*COLORNB, 'train', '--data', photo_folder, '--out', ro, '--pretrain-epochs', '1', '--gan-epochs', '1', *TINY]),
                        capture_output=True, text=True)
     print(r.stderr.strip().splitlines()[-1])
     assert r.returncode == 1 and 'Traceback' not in r.stderr

@@ -1,6 +1,6 @@
 "Faults during training, as a user meets them: the process killed (SIGKILL) or interrupted (Ctrl-C, SIGINT) mid-epoch, a disk that fills up."
 import os, signal, subprocess, sys, time, torch, pytest
-from conftest import TINY
+from conftest import TINY, COLORNB
 
 def _wait_for_epoch(run, proc, stage='gan', epoch=1, timeout=240):
     "Poll until `run/model.pt` records `epoch` epochs of `stage` (saves are atomic, so every read sees a whole file)."
@@ -14,7 +14,7 @@ def _wait_for_epoch(run, proc, stage='gan', epoch=1, timeout=240):
     pytest.fail(f'no {stage} epoch {epoch} checkpoint within {timeout} s')
 
 def _start(data, run, gan_epochs):
-    return subprocess.Popen(['colornb', 'train', '--data', str(data), '--pretrain-epochs', '1', '--gan-epochs', str(gan_epochs), '--out', str(run), *TINY],
+    return subprocess.Popen([*COLORNB, 'train', '--data', str(data), '--pretrain-epochs', '1', '--gan-epochs', str(gan_epochs), '--out', str(run), *TINY],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 def test_sigkill_mid_epoch_loses_no_completed_epoch(trained, tmp_path):
@@ -27,7 +27,7 @@ def test_sigkill_mid_epoch_loses_no_completed_epoch(trained, tmp_path):
     saved = torch.load(run/'model.pt', weights_only=True)   # whole and loadable
     assert saved['stage'] == 'gan' and saved['epoch'] >= 1
     assert len(saved['history']['gan']['g_l1']) == 2 * saved['epoch']
-    r = subprocess.run(['colornb', 'train', '--data', str(data), '--pretrain-epochs', '1', '--gan-epochs', '4', '--out', str(run),
+    r = subprocess.run([*COLORNB, 'train', '--data', str(data), '--pretrain-epochs', '1', '--gan-epochs', '4', '--out', str(run),
                         '--resume', str(run/'model.pt'), *TINY], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     final = torch.load(run/'model.pt', weights_only=True)
