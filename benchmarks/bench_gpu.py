@@ -1,0 +1,37 @@
+"""Section 5, GPU training: images/s of both stages at 256 px, batch 16 and 64, in fp32, bf16 and fp16 mixed precision,
+with and without channels-last, each against fp32 at the same batch size. Reported, no target.
+"""
+from harness import RunOptions, log, photo_folder, row
+from bench_train import train_fastai
+
+TITLE = '5. GPU training'
+
+def gpu_configs(quick:bool)->list:
+    "(precision, channels_last) pairs to measure, fp32 without channels-last first: the baseline."
+    if quick: return [('fp32', False), ('bf16', True)]
+    return [(p, cl) for p in ('fp32', 'bf16', 'fp16') for cl in (False, True)]
+
+def bench_gpu(data:str, # a folder of at least max(batch_sizes) * (warmup + steps) + 1 photos
+              size:int=256, batch_sizes=(16, 64), warmup:int=3, steps:int=10, quick:bool=False)->list:
+    "Table rows: one per stage, batch size and configuration, through colornb's fastai `Learner` on CUDA."
+    rows = []
+    for stage in ('pretrain', 'gan'):
+        for bs in batch_sizes:
+            base = None
+            for precision, cl in gpu_configs(quick):
+                r = train_fastai(stage, data, size=size, bs=bs, warmup=warmup, steps=steps, device='cuda',
+                                 precision=precision, channels_last=cl)
+                t = min(r['times'])
+                base = base or t
+                rows.append(row(f"{stage} bs {bs}, {precision}{' channels-last' if cl else ''}", bs / t, 'img/s',
+                                baseline=bs / base, ratio=base / t, note=f"peak GPU memory {r['gpu_peak_mb']:.0f} MB"))
+                log(f"  gpu {rows[-1]['name']}: {rows[-1]['value']:.1f} img/s")
+    return rows
+
+def measure(opts:RunOptions)->list:
+    "Section 5 at the sizes of the command line."
+    if opts.quick:
+        data = photo_folder(opts.tmp/'gpu', 4 * 3 + 1, side=96)
+        return bench_gpu(str(data), size=64, batch_sizes=(4,), warmup=1, steps=2, quick=True)
+    data = photo_folder(opts.tmp/'gpu', 64 * 13 + 1, side=288)
+    return bench_gpu(str(data), size=256, batch_sizes=(16, 64), warmup=3, steps=10)
