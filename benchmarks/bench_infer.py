@@ -50,7 +50,7 @@ def infer_photo(photo:str, # path of the photo
     G = _generator(checkpoint).eval()
     rss_ready = peak_rss_mb()
     if how == 'previous': run = lambda: colorize_previous(photo, G, size)
-    else: run = lambda: colorize(photo, G, size=size, bf16=how == 'bf16')
+    else: run = lambda: colorize(photo, G, size=size, precision=how)
     t = time.perf_counter(); out = run(); first = time.perf_counter() - t
     best = min([first] + [best_time(run, 1, warmup=0) for _ in range(repeats)])
     t = time.perf_counter(); out.save(io.BytesIO(), format='PNG'); png = time.perf_counter() - t
@@ -62,9 +62,9 @@ def _bf16_differences(G, imgs:list, size:int)->dict:
     from colornb.lab import rgb_to_lab
     with torch.inference_mode():
         L = torch.cat([_small_L(im, size) for im in imgs])
-        d_ab = (predict_ab(G, L, True) - predict_ab(G, L, False)).abs() * 110 # in CIE ab units
+        d_ab = (predict_ab(G, L, 'bf16') - predict_ab(G, L, 'fp32')).abs() * 110 # in CIE ab units
     lab = lambda im: rgb_to_lab(torch.from_numpy(np.array(im)).permute(2, 0, 1).float() / 255)
-    dE = torch.cat([(lab(colorize(im, G, size=size, bf16=True)) - lab(colorize(im, G, size=size))).norm(dim=0).flatten()
+    dE = torch.cat([(lab(colorize(im, G, size=size, precision='bf16')) - lab(colorize(im, G, size=size))).norm(dim=0).flatten()
                     for im in imgs])
     return dict(ab_mean=d_ab.mean().item(), ab_max=d_ab.max().item(), dE_mean=dE.mean().item(),
                 dE_p99=dE.quantile(0.99).item(), dE_max=dE.max().item())
@@ -79,10 +79,10 @@ def infer_small(n:int=8, size:int=256, checkpoint:str=None, repeats:int=3)->dict
     res = {}
     for how in ('fp32', 'bf16'):
         bf16 = how == 'bf16'
-        res[how] = best_time(lambda: [colorize(im, G, size=size, bf16=bf16) for im in imgs], repeats) / len(imgs) * 1000
+        res[how] = best_time(lambda: [colorize(im, G, size=size, precision='bf16' if bf16 else 'fp32') for im in imgs], repeats) / len(imgs) * 1000
         with torch.inference_mode(): # the generator alone, one batch
             L = torch.cat([_small_L(im, size) for im in imgs])
-            res[how + '_G_batch'] = best_time(lambda: predict_ab(G, L, bf16), repeats) / len(imgs) * 1000
+            res[how + '_G_batch'] = best_time(lambda: predict_ab(G, L, 'bf16' if bf16 else 'fp32'), repeats) / len(imgs) * 1000
     return {**res, **_bf16_differences(G, imgs, size)}
 
 def _large_photo(dst:Path, side:tuple)->Path:

@@ -12,3 +12,13 @@ if __name__ == '__main__': sys.exit(main())
 import sys
 from .cli import main
 if __name__ == '__main__': sys.exit(main())
+
+# %% ../nbs/16_cli.ipynb #5bd003d8
+import sys
+from .cli import main
+if __name__ == '__main__': sys.exit(main())
+
+# %% ../nbs/16_cli.ipynb #5bd003d8
+import sys
+from .cli import main
+if __name__ == '__main__': sys.exit(main())

@@ -125,8 +125,8 @@ def _write_csv(path:Path, rows:list):
 
 # %% ../nbs/13_evaluate.ipynb #e980639e
 @torch.inference_mode()
-def evaluate_folder(checkpoint, # a generator .pt or model.pt, or a generator module
-                    data, # colour photos: a folder (searched recursively), a list of files, or 'coco'
+def evaluate_folder(data, # color photos: a folder (searched recursively), a list of files, or 'coco'
+                    generator, # a generator module, or its .pt (or a model.pt)
                     size:int=256, # render size the model colorizes at
                     out:Path=None, # folder for metrics.json, metrics.csv and best_worst.png (nothing written if None)
                     train_data=None, # the training photos, for the mean-colour baseline (see above)
@@ -143,7 +143,7 @@ def evaluate_folder(checkpoint, # a generator .pt or model.pt, or a generator mo
     photos, skipped_photos = _usable_photos(find_photos(data))
     where = data if isinstance(data, (str, Path)) else f'the {len(photos) + len(skipped_photos)} files given'
     if not photos: raise _no_photo_error(where, skipped_photos)
-    G = checkpoint if isinstance(checkpoint, torch.nn.Module) else load_generator(checkpoint)
+    G = generator if isinstance(generator, torch.nn.Module) else load_generator(generator)
     if out is not None: out = writable_folder(out) # before the work, so that a folder that cannot be written fails at once
     meta = getattr(G, 'meta', {}) or {}
     if mean_ab is not None: source = 'given'
@@ -172,7 +172,7 @@ def evaluate_folder(checkpoint, # a generator .pt or model.pt, or a generator mo
     res = dict(summary=summary, rows=rows, skipped_metrics=skipped, skipped_photos=skipped_photos, n_photos=len(rows) // len(METHODS),
                mean_ab=[round(v, 4) for v in mean_ab.tolist()], mean_ab_source=source, files={})
     if out is not None:
-        settings = dict(checkpoint=str(checkpoint) if not isinstance(checkpoint, torch.nn.Module) else type(checkpoint).__name__,
+        settings = dict(checkpoint=str(generator) if not isinstance(generator, torch.nn.Module) else type(generator).__name__,
                         data=str(data) if isinstance(data, (str, Path)) else f'{len(data)} files', size=size, max_side=max_side, rank_by=rank_by)
         (out/'metrics.json').write_text(json.dumps(dict(settings, **{k: v for k, v in res.items() if k != 'files'}), indent=1) + '\n')
         _write_csv(out/'metrics.csv', rows + [dict(photo='all photos', method=m, **summary[m]) for m in METHODS])

@@ -16,6 +16,7 @@ from fastai.data.transforms import get_image_files
 from .lab import rgb_to_L_ab, L_ab_to_rgb, srgb_to_linear, XYZ_FROM_RGB, RGB_FROM_XYZ, D65_WHITE, LAB_NORM, _EPS, _KAPPA
 from .images import open_image, ImageError
 from .checkpoint import atomic_file, writable_folder
+from .training import PRECISIONS
 
 # %% ../nbs/12_predict.ipynb #5142aa05
 def predict_size(h:int, w:int, # the photo's height and width
@@ -78,23 +79,24 @@ def _small_L(img:Image.Image, size:int)->torch.Tensor:
 
 def predict_ab(generator:torch.nn.Module, # from `load_generator`
                L:torch.Tensor, # normalised L, (B,1,h,w), on any device
-               bf16:bool=False # run the generator under bfloat16 autocast
+               precision:str='fp32' # 'fp32', or autocast in 'bf16' or 'fp16'
               )->torch.Tensor: # normalised ab, (B,2,h,w), float32, on the generator's device
     "The generator's colour for a batch of lightness, optionally in bfloat16."
     dev = next(generator.parameters()).device
-    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+    if precision not in PRECISIONS: raise ValueError(f"Unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
+    with torch.autocast(dev.type, dtype=torch.float16 if precision == 'fp16' else torch.bfloat16, enabled=precision != 'fp32'):
         return generator(L.to(dev)).float()
 
 @torch.inference_mode()
 def colorize(image, # a path, PIL image or array, in any mode
              generator:torch.nn.Module, # from `load_generator`
              size:int=256, # render size: larger gives finer colour and costs more time
-             bf16:bool=False # bfloat16 autocast for the generator: faster on CPUs with AVX-512 BF16 and on recent GPUs
+             precision:str='fp32' # 'bf16': bfloat16 autocast, faster on CPUs with AVX-512 BF16 and on recent GPUs
             )->Image.Image: # RGB, exactly the input's size and orientation
     "Colorize one image at its full resolution."
     img = open_image(image)
     generator.eval()
-    return merge_full_resolution(img, predict_ab(generator, _small_L(img, size), bf16))
+    return merge_full_resolution(img, predict_ab(generator, _small_L(img, size), precision))
 
 # %% ../nbs/12_predict.ipynb #ccb29be0
 def expand_inputs(inputs:list # files and folders
@@ -119,7 +121,7 @@ def colorize_files(inputs:list, # image files and folders
                    size:int=256, # render size
                    bs:int=8, # photos read and predicted together
                    progress:bool=True, # show a progress bar
-                   bf16:bool=False # bfloat16 autocast for the generator
+                   precision:str='fp32' # 'fp32', or autocast in 'bf16' or 'fp16'
                   )->tuple: # (written: [(input, output)], failed: [(input, reason)])
     "Colorize files and folders into `out`, skipping and listing the inputs that cannot be read."
     out, files = writable_folder(out), expand_inputs(inputs)
@@ -135,7 +137,7 @@ def colorize_files(inputs:list, # image files and folders
         groups = {}
         for f, img in opened: groups.setdefault(predict_size(img.height, img.width, size), []).append((f, img))
         for group in groups.values():
-            ab = predict_ab(generator, torch.cat([_small_L(img, size) for _, img in group]), bf16)
+            ab = predict_ab(generator, torch.cat([_small_L(img, size) for _, img in group]), precision)
             for (f, img), ab1 in zip(group, ab):
                 dst = _output_name(f, out, taken)
                 try:

@@ -5,18 +5,19 @@
 # %% auto #0
 __all__ = ['PRECISIONS', 'BatchLosses', 'NonFiniteLossError', 'check_finite', 'StopOnNonFinite', 'note_checkpoint',
            'TrainingInterrupted', 'save_on_interrupt', 'EpochCheckpoint', 'SkipDoneEpochs', 'EpochLog',
-           'TrainingMeanColor', 'default_precision', 'DeviceMixedPrecision', 'set_precision', 'is_main_process',
-           'use_local_gpu', 'end_distributed', 'distributed_ctx']
+           'TrainingMeanColor', 'plain_progress', 'default_precision', 'DeviceMixedPrecision', 'set_precision',
+           'is_main_process', 'use_local_gpu', 'end_distributed', 'distributed_ctx']
 
 # %% ../nbs/08_training.ipynb #fcaaed83
-import math, os
+import math, os, sys
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 import torch
 from torch import nn
+from functools import partial
 from fastcore.basics import ifnone, patch
 from fastai.callback.core import Callback, CancelEpochException
-from fastai.callback.progress import CSVLogger
+from fastai.callback.progress import CSVLogger, ProgressCallback
 from fastai.callback.fp16 import MixedPrecision, AMPMode
 from fastai.callback.channelslast import ChannelsLast
 from fastai.learner import Learner
@@ -27,6 +28,7 @@ import fastai.callback.schedule # adds Learner.fit_one_cycle
 import fastai.callback.progress # adds fastprogress bars to every Learner
 from .lab import LAB_NORM
 from .checkpoint import load_training_state
+from .visualize import in_notebook
 
 # %% ../nbs/08_training.ipynb #fa9ece9d
 class BatchLosses(Callback):
@@ -143,6 +145,23 @@ class TrainingMeanColor(Callback):
         t = torch.cat([self.total, self.total.new_tensor([self.n])])
         if num_distrib() > 1: torch.distributed.all_reduce(t) # each process saw its own share of the photos
         self.ab = (t[:2] / t[2] * LAB_NORM['ab_scale']).tolist()
+
+# %% ../nbs/08_training.ipynb #e3150402
+def _epoch_line(learn:Learner, values:list):
+    "Print one epoch's row of fastai's table as one line: 'epoch 2/20 train_loss 0.1234 valid_loss 0.1301 time 00:05'."
+    names, (epoch, *rest) = learn.recorder.metric_names, values
+    cells = [f'epoch {epoch + 1}/{learn.n_epoch}'] + [f'{n} {v:.4f}' if isinstance(v, float) else f'{n} {v}' for n, v in zip(names[1:], rest)]
+    print(' '.join(cells), flush=True)
+
+def plain_progress(learn:Learner, # a learner
+                   interactive:bool=None # whether the output is a terminal or a notebook (default: find out)
+                  )->Learner:
+    "`learn`, printing one line per epoch instead of progress bars when the output is not interactive."
+    if interactive is None: interactive = in_notebook() or sys.stdout.isatty()
+    if not interactive:
+        if hasattr(learn, 'progress'): learn.remove_cb(ProgressCallback)
+        learn.logger = partial(_epoch_line, learn)
+    return learn
 
 # %% ../nbs/08_training.ipynb #2136be7a
 PRECISIONS = ('fp32', 'bf16', 'fp16')

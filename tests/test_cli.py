@@ -72,7 +72,7 @@ def test_colorize_keeps_a_12_megapixel_photo_whole(trained, tmp_path):
     a = np.asarray(out.reduce(8)).astype(int)
     assert (a.max(-1) - a.min(-1)).mean() > 1   # colour that was not in the grayscale input
     # in bfloat16: the same picture within a few levels
-    r = colornb('colorize', tmp_path/'old photo.jpg', '--out', tmp_path/'bf16', '--checkpoint', run/'generator.pt', '--bf16')
+    r = colornb('colorize', tmp_path/'old photo.jpg', '--out', tmp_path/'bf16', '--checkpoint', run/'generator.pt', '--precision', 'bf16')
     assert r.returncode == 0, r.stderr
     b = np.asarray(Image.open(tmp_path/'bf16'/'old photo.png').reduce(8)).astype(int)
     assert np.abs(a - b).mean() < 2, np.abs(a - b).mean()

@@ -96,6 +96,6 @@ def test_fid_and_lpips_with_stand_in_weights(tmp_path, monkeypatch):
             torch.save(fi.FeatureExtractorInceptionV3('inception-v3-compat', ['2048']).state_dict(), metric_weights('fid'))
         assert skip_reason('fid') is None and skip_reason('lpips') is None
         for i in range(3): color_photo(tmp_path/f'{i}.png', seed=i)
-        res = evaluate_folder(build_generator(size=64, pretrained=False), tmp_path, size=64, rank_by='lpips', progress=False)
+        res = evaluate_folder(tmp_path, build_generator(size=64, pretrained=False), size=64, rank_by='lpips', progress=False)
         assert res['skipped_metrics'] == {} and all({'fid', 'lpips'} <= set(s) for s in res['summary'].values())
     finally: torch.hub.set_dir(hub)
