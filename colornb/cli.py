@@ -20,7 +20,7 @@ from .predict import colorize_files
 from .evaluate import evaluate_folder, format_table, HIGHER_IS_BETTER
 from .demo import run_demo
 
-# %% ../nbs/16_cli.ipynb #49e1ac1c
+# %% ../nbs/16_cli.ipynb #66ab36b8
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     "argparse's formatter, showing a default only when there is one: a None default's meaning is in the help itself."
     def _get_help_string(self, action):
@@ -37,7 +37,7 @@ def argument_docs(fn)->dict:
     return {k: (v['default'], v['anno'], v['docment']) for k, v in docments(fn, full=True).items()
             if k != 'return' and v['default'] is not inspect.Parameter.empty}
 
-# %% ../nbs/16_cli.ipynb #3dd39787
+# %% ../nbs/16_cli.ipynb #3b5c47d5
 def add_options(p:argparse.ArgumentParser, # the subcommand's parser
                 source, # a function (its arguments with defaults) or a dataclass (its fields)
                 skip:tuple=(), # names that get no flag

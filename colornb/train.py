@@ -78,7 +78,7 @@ class TrainSettings:
             if getattr(self, name) not in options:
                 raise ValueError(f"Unknown {name} {getattr(self, name)!r}: choose one of {', '.join(options)}")
 
-# %% ../nbs/11_train.ipynb #82cc040b
+# %% ../nbs/11_train.ipynb #fc78cdaf
 def _run_files(out:Path)->dict:
     return dict(pretrained=out/'generator_pretrained.pt', model=out/'model.pt', generator=out/'generator.pt',
                 losses=out/'losses.png', samples=out/'samples', interrupted=out/'interrupted.pt')
@@ -91,7 +91,7 @@ def _completed_history(history:dict, stage:str, epochs:int, n_iter:int)->dict:
 def _save_losses(history, path):
     fig = plot_run_losses(history); fig.savefig(path, dpi=90); plt.close(fig)
 
-# %% ../nbs/11_train.ipynb #a04f4120
+# %% ../nbs/11_train.ipynb #55b3096e
 @dataclass
 class _Run:
     "What both stages of one `train_colorizer` run share."
@@ -109,7 +109,7 @@ class _Run:
         return save_training_state(path, stage, epochs, learn.model, learn.opt, history or self.history, asdict(self.settings),
                                    D=cgan.D if cgan else None, opt_D=cgan.opt_D if cgan else None, mean_ab=self.color.ab)
 
-# %% ../nbs/11_train.ipynb #9734ad94
+# %% ../nbs/11_train.ipynb #2d45e0d2
 def _save_epoch(run:_Run, stage:str, learn, epoch:int, valid_l1:float):
     "The files of a finished epoch: the stage's generator file, `model.pt` and the loss curves."
     if stage == 'pretrain':
@@ -138,7 +138,7 @@ def fit_stage(run:_Run, # what the stages share
     with note_checkpoint(run.files['model']), save_on_interrupt(interrupted) if main else nullcontext(), distributed_ctx(learn, s.sync_bn):
         fit(epochs, lr, cbs=writers + guards + list(run.cbs))
 
-# %% ../nbs/11_train.ipynb #bca9dd84
+# %% ../nbs/11_train.ipynb #4c57ab6f
 def _pretrain_stage(run:_Run, G:nn.Module, state:dict=None):
     "The stage-1 learner, with its optimizer's state when resuming."
     s = run.settings
@@ -159,7 +159,7 @@ def _gan_stage(run:_Run, start, state:dict=None):
         load_opt_state(learn.conditional_gan.opt_D, state['opt_D'])
     return learn
 
-# %% ../nbs/11_train.ipynb #50afcf51
+# %% ../nbs/11_train.ipynb #d8c27549
 def _start(resume, settings:TrainSettings, overrides:dict)->tuple:
     "The run's settings and the training state to resume from (or None)."
     state = load_training_state(resume) if resume else None

@@ -146,7 +146,7 @@ class TrainingMeanColor(Callback):
         if num_distrib() > 1: torch.distributed.all_reduce(t) # each process saw its own share of the photos
         self.ab = (t[:2] / t[2] * LAB_NORM['ab_scale']).tolist()
 
-# %% ../nbs/08_training.ipynb #e3150402
+# %% ../nbs/08_training.ipynb #e9118e44
 def _epoch_line(learn:Learner, values:list):
     "Print one epoch's row of fastai's table as one line: 'epoch 2/20 train_loss 0.1234 valid_loss 0.1301 time 00:05'."
     names, (epoch, *rest) = learn.recorder.metric_names, values
