@@ -25,11 +25,13 @@ def app_checkpoint(argv:list=None # the script's arguments (default: `sys.argv[1
     if ckpt is None and os.environ.get('COLORNB_CHECKPOINT'): ckpt = Path(os.environ['COLORNB_CHECKPOINT'])
     return ckpt or checkpoint.default_generator()
 
+# %% ../nbs/15_app.ipynb #e8b2f235
 @st.cache_resource(show_spinner='Loading the colorizer…')
 def cached_generator(path:str, mtime:float):
     "The generator at `path`, loaded once per process (a new file, by its mtime, is loaded again)."
     return checkpoint.load_generator(path)
 
+# %% ../nbs/15_app.ipynb #e1572a66
 def for_display(img:Image.Image, max_width:int=1400)->Image.Image:
     "`img` scaled down to `max_width` for the page, never to less than 1 pixel high (Streamlit's own scaling fails on panoramas)."
     if img.width <= max_width: return img
@@ -52,6 +54,7 @@ def show_colorized(name:str, # what the user calls the photo
     st.download_button('Download the colorized photo (PNG, full resolution)', data=images.png_bytes(result),
                        file_name=f'{Path(name).stem}-colorized.png', mime='image/png', key=f'download-{key}')
 
+# %% ../nbs/15_app.ipynb #7ad7b2cf
 def main():
     "The colornb web app."
     st.set_page_config(page_title='colornb', page_icon='🎨', layout='wide')

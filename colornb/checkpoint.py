@@ -44,6 +44,7 @@ class WriteError(OSError):
     def __init__(self, message:str, errno:int=None): super().__init__(message); self.message, self.errno = message, errno
     def __str__(self): return self.message # fastai rewrites the `args` of an error raised in a callback; the message stays clean
 
+# %% ../nbs/05_checkpoint.ipynb #45cdc80f
 def writable_folder(path:Path # a folder, created if needed
                    )->Path:
     "`path`, after creating it and checking that a file can be written in it: a `WriteError` naming the folder otherwise."
@@ -92,6 +93,7 @@ def save_pt(obj:dict, # tensors, numbers, strings, lists and dicts
     with deferred_ctrl_c(), atomic_file(path) as f: torch.save(plain(obj), f)
     return Path(path)
 
+# %% ../nbs/05_checkpoint.ipynb #996b5385
 def load_pt(path:Path # a file written by `save_pt`
            )->dict:
     "Load a colornb `.pt` safely (`weights_only=True`), with a one-line error naming the file and the cause."
@@ -122,6 +124,7 @@ def save_generator(G:nn.Module, # a generator made by `build_generator`
     meta = dict(arch=G.arch, size=G.size, lab_norm=dict(LAB_NORM), colornb_version=colornb.__version__, **meta)
     return save_pt(dict(format=GENERATOR_FORMAT, meta=meta, state_dict=G.state_dict()), path)
 
+# %% ../nbs/05_checkpoint.ipynb #8f1c689a
 def load_generator(path:Path, # a generator `.pt`, or a `model.pt` training checkpoint
                    device=None # where to put it (default: CPU)
                   )->nn.Module: # the generator in eval mode, with its metadata as `.meta`
@@ -150,10 +153,12 @@ def opt_state(opt)->dict:
     "A fastai optimizer's state as plain lists and dicts (loadable with `weights_only=True`)."
     return plain(opt.state_dict())
 
+# %% ../nbs/05_checkpoint.ipynb #d5b63c0b
 def load_opt_state(opt, sd:dict):
     "Restore what `opt_state` saved into the fastai optimizer `opt`."
     opt.load_state_dict(dict(hypers=L(dict(h) for h in sd['hypers']), state=list(sd['state'])))
 
+# %% ../nbs/05_checkpoint.ipynb #1006252f
 def save_training_state(path:Path, # usually `<run>/model.pt`
                         stage:str, # 'pretrain' or 'gan'
                         epoch:int, # epochs done in this stage
@@ -173,6 +178,7 @@ def save_training_state(path:Path, # usually `<run>/model.pt`
     if D is not None: state.update(D=plain_module(D).state_dict(), opt_D=opt_state(opt_D) if opt_D is not None else None)
     return save_pt(state, path)
 
+# %% ../nbs/05_checkpoint.ipynb #b25d315f
 def load_training_state(path:Path)->dict:
     "Load a `model.pt` written by `save_training_state`, with a clear error for any other file."
     state = load_pt(path)

@@ -32,6 +32,7 @@ def field_docs(cls)->dict:
     docs = dict(re.findall(r'^\s+(\w+)\s*:[^=\n]+=[^\n#]*#\s*(.+)$', src, re.M))
     return {f.name: (f.default, f.type, docs.get(f.name)) for f in dataclasses.fields(cls)}
 
+# %% ../nbs/16_cli.ipynb #a33e8360
 def argument_docs(fn)->dict:
     "name → (default, type, docment) of a function's arguments, from its docments."
     return {k: (v['default'], v['anno'], v['docment']) for k, v in docments(fn, full=True).items()
@@ -183,6 +184,7 @@ def parser()->argparse.ArgumentParser:
     for add in (_add_train, _add_colorize, _add_evaluate, _add_demo, _add_app): add(sub)
     return p
 
+# %% ../nbs/16_cli.ipynb #cf8b221e
 def main(argv:list=None # arguments (default: `sys.argv[1:]`)
         )->int: # exit status
     "Run the `colornb` command line."

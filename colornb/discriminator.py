@@ -36,6 +36,7 @@ def init_pix2pix(m:nn.Module, # module to initialise, in place
             nn.init.zeros_(layer.bias)
     return m
 
+# %% ../nbs/04_discriminator.ipynb #ec7c8b3a
 class PatchDiscriminator(nn.Sequential):
     "pix2pix PatchGAN: concat(L, ab) (B,in_ch,H,W) → real/fake logits (B,1,h,w), one per patch."
     def __init__(self,

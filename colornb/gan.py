@@ -33,6 +33,7 @@ def check_gan_mode(mode:str)->str:
     if mode not in GAN_LOSSES: raise ValueError(f"Unknown GAN loss {mode!r}: choose one of {', '.join(GAN_LOSSES)}")
     return mode
 
+# %% ../nbs/10_gan.ipynb #c336e3a9
 def gan_loss(logits:torch.Tensor, # D's patch logits
              real:bool, # the target: True for "real", False for "fake"
              mode:str='vanilla' # 'vanilla' (BCE with logits) or 'lsgan' (least squares)
@@ -49,6 +50,7 @@ def pix2pix_adam(params, lr=GAN_LR):
     "Adam with the pix2pix betas (0.5, 0.999), no weight decay."
     return Adam(params, lr=lr, mom=0.5, sqr_mom=0.999, eps=1e-8, wd=0.)
 
+# %% ../nbs/10_gan.ipynb #32f9a681
 class ConditionalGAN(Callback):
     "pix2pix per batch: update D on (L, ab) vs (L, G(L)), then make G's loss adversarial + λ·L1."
     order = 20 # after (Device)MixedPrecision's after_loss has closed its autocast, before StopOnNonFinite's after_loss

@@ -21,6 +21,7 @@ IMAGE_SUFFIXES = {'.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.bmp', '.g
 class ImageError(ValueError):
     "An input image that cannot be colorized; the message names the file and the cause."
 
+# %% ../nbs/01_images.ipynb #35bd1da4
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS # about 89 megapixels, PIL's decompression-bomb limit
 
 def _to_8bit(a:np.ndarray)->np.ndarray:

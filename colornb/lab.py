@@ -26,6 +26,7 @@ def srgb_to_linear(rgb:Tensor # gamma-encoded sRGB in [0,1]
     "Undo the sRGB transfer curve."
     return torch.where(rgb > 0.04045, ((rgb.clamp(min=0.04045) + 0.055) / 1.055) ** 2.4, rgb / 12.92)
 
+# %% ../nbs/00_lab.ipynb #d7c7312b
 def linear_to_srgb(lin:Tensor # linear-light RGB
                   )->Tensor: # gamma-encoded sRGB (not clipped)
     "Apply the sRGB transfer curve."
@@ -121,6 +122,7 @@ def normalize_lab(lab:Tensor # CIE Lab, shape (...,3,H,W)
     L, ab = lab.split([1, 2], dim=-3)
     return L / LAB_NORM['L_scale'] + LAB_NORM['L_shift'], ab / LAB_NORM['ab_scale']
 
+# %% ../nbs/00_lab.ipynb #ae89dbe3
 def denormalize_lab(L:Tensor, # normalised lightness, (...,1,H,W)
                     ab:Tensor # normalised colour, (...,2,H,W)
                    )->Tensor: # CIE Lab, (...,3,H,W)
@@ -134,6 +136,7 @@ def rgb_to_L_ab(rgb:Tensor, # sRGB, (...,3,H,W): uint8 in 0–255 or floats in [
     "Split an RGB batch into the generator's input L and its target ab."
     return normalize_lab(rgb_to_lab(rgb, fuse))
 
+# %% ../nbs/00_lab.ipynb #e968f706
 def L_ab_to_rgb(L:Tensor, # normalised lightness, (...,1,H,W)
                 ab:Tensor # normalised colour, (...,2,H,W)
                )->Tensor: # sRGB in [0,1], (...,3,H,W)

@@ -102,6 +102,7 @@ def metric_weights(metric:str # 'fid' or 'lpips'
         name = Path(torchvision.models.AlexNet_Weights.IMAGENET1K_V1.url).name
     return Path(torch.hub.get_dir())/'checkpoints'/name
 
+# %% ../nbs/07_metrics.ipynb #9d80f598
 def skip_reason(metric:str # 'fid' or 'lpips'
                )->str: # None when the metric can be computed here
     "Why FID or LPIPS cannot be computed on this machine, in one line, or None."

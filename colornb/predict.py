@@ -87,6 +87,7 @@ def predict_ab(generator:torch.nn.Module, # from `load_generator`
     with torch.autocast(dev.type, dtype=torch.float16 if precision == 'fp16' else torch.bfloat16, enabled=precision != 'fp32'):
         return generator(L.to(dev)).float()
 
+# %% ../nbs/12_predict.ipynb #9aa59964
 @torch.inference_mode()
 def colorize(image, # a path, PIL image or array, in any mode
              generator:torch.nn.Module, # from `load_generator`
@@ -108,6 +109,7 @@ def expand_inputs(inputs:list # files and folders
         files += (sorted(get_image_files(p)) or [p]) if p.is_dir() else [p]
     return files
 
+# %% ../nbs/12_predict.ipynb #cf85970d
 def _output_name(src:Path, out:Path, taken:set)->Path:
     "`out/<stem>.png`, suffixed so that it is neither an input nor another output."
     for k in range(10_000):

@@ -41,6 +41,7 @@ def plot_run_losses(history:dict # {'pretrain': {...}, 'gan': {...}} as `train_c
     groups = [g for g in [['pretrain l1'], ['d_real', 'd_fake'], ['g_adv'], ['g_l1']] if all(flat.get(k) for k in g)]
     return plot_losses(flat, groups=groups or None, title='colornb training losses per batch')
 
+# %% ../nbs/11_train.ipynb #4f39e5f5
 def fixed_preview(dls, n:int=6)->tuple:
     "The first `n` validation photos as (L, ab): the same photos in every preview of a run."
     Ls, abs_ = [], []
@@ -217,6 +218,7 @@ def evaluate_colorizer(G:nn.Module, # generator
         n += len(L)
     return dict(valid_l1=l1 / n, psnr=ps / n, colorfulness=cf / n, real_colorfulness=cf_real / n)
 
+# %% ../nbs/11_train.ipynb #e45f4082
 def compare_pretraining(data, # photos, as for `train_colorizer`
                         out, # folder: runs go to `out/scratch` and `out/pretrained`
                         total_epochs:int=20, # epochs of each run

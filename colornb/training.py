@@ -48,6 +48,7 @@ class NonFiniteLossError(RuntimeError):
     def __init__(self, message:str): super().__init__(message); self.message = message
     def __str__(self): return self.message # fastai prefixes the name of the callback to `args`; the message stays clean
 
+# %% ../nbs/08_training.ipynb #8072fd80
 def check_finite(loss:torch.Tensor, # a loss about to be back-propagated
                  what:str, # what to call it, e.g. 'pretrain loss'
                  learn # the learner, for the epoch, batch and step
@@ -57,6 +58,7 @@ def check_finite(loss:torch.Tensor, # a loss about to be back-propagated
         raise NonFiniteLossError(f"{what} became {loss.item()} at epoch {learn.epoch + 1}, batch {learn.iter + 1} "
                                  f"(step {learn.train_iter + 1}); training stopped before the weights were updated")
 
+# %% ../nbs/08_training.ipynb #ab05f419
 class StopOnNonFinite(Callback):
     "Raise `NonFiniteLossError` as soon as a training loss is NaN or infinite, before it reaches the weights."
     order = 30
@@ -83,6 +85,7 @@ class TrainingInterrupted(KeyboardInterrupt):
     def __init__(self, message:str): super().__init__(message); self.message = message
     def __str__(self): return self.message
 
+# %% ../nbs/08_training.ipynb #2c52cc29
 @contextmanager
 def save_on_interrupt(save, # called with no argument on Ctrl-C; returns the path it wrote
                      ):
@@ -121,6 +124,7 @@ class SkipDoneEpochs(Callback):
     def after_epoch(self):
         if self.logger_ is not None: self.learn.logger, self.logger_ = self.logger_, None
 
+# %% ../nbs/08_training.ipynb #72d36d3d
 class EpochLog(CSVLogger):
     "fastai's `CSVLogger`, which when appending to an existing log does not repeat its header."
     def before_fit(self):
@@ -173,6 +177,7 @@ def default_precision(device=None # where training runs (default: CUDA if there 
     if device.type != 'cuda': return 'fp32'
     return 'bf16' if torch.cuda.is_bf16_supported() else 'fp16'
 
+# %% ../nbs/08_training.ipynb #15b947f0
 class DeviceMixedPrecision(MixedPrecision):
     "fastai's `MixedPrecision` (autocast, and loss scaling for fp16), autocasting on the model's device instead of CUDA only."
     def before_fit(self):
@@ -182,6 +187,7 @@ class DeviceMixedPrecision(MixedPrecision):
         self.autocast = torch.autocast(self.device_type, dtype=self.dtype)
         self.learn.scaler = torch.amp.GradScaler(self.device_type, enabled=self.dtype == torch.float16)
 
+# %% ../nbs/08_training.ipynb #6cae68d6
 def set_precision(learn:Learner, # a colornb learner
                   precision:str='auto', # 'auto' (`default_precision`), 'fp32', 'bf16' or 'fp16'
                   channels_last:bool=False # channels-last memory format (measured slower on an H200: off unless asked)
@@ -207,15 +213,18 @@ def is_main_process()->bool:
     "True in the process that writes files: rank 0 under `torchrun`/`accelerate launch`, or the only process."
     return rank_distrib() == 0
 
+# %% ../nbs/08_training.ipynb #753270a0
 def use_local_gpu():
     "Under a multi-process launch on GPUs, make this process's GPU (`LOCAL_RANK`) the default one, before any data is loaded."
     if num_distrib() > 1 and torch.cuda.is_available(): torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
 
+# %% ../nbs/08_training.ipynb #b1ce211e
 def end_distributed():
     "At the end of a multi-process run: wait for every rank, then leave the process group (exiting with it alive can abort in gloo's threads)."
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.barrier(); torch.distributed.destroy_process_group()
 
+# %% ../nbs/08_training.ipynb #58fd2ddd
 def distributed_ctx(learn:Learner, # the learner to train
                     sync_bn:bool=False # convert BatchNorm layers to SyncBatchNorm (GPUs only)
                    ):

@@ -56,6 +56,7 @@ def smooth(values, # per-batch values
         out.append(avg / (1 - beta ** i))
     return np.array(out)
 
+# %% ../nbs/06_visualize.ipynb #2022b3ad
 def plot_losses(history:dict, # name → list of per-batch values
                 groups:list=None, # panels: lists of names plotted together (default: one panel per name)
                 title:str=None, # figure title
@@ -82,6 +83,7 @@ def in_notebook()->bool:
     try: return get_ipython().__class__.__name__ != 'TerminalInteractiveShell'
     except NameError: return False
 
+# %% ../nbs/06_visualize.ipynb #1fe061fa
 class ColorizationPreview(Callback):
     "Every `every` batches and at each epoch's end: colorize fixed validation photos, save the grid as PNG, show it inline."
     order, run_valid = 65, False
