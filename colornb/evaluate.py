@@ -124,6 +124,53 @@ def _write_csv(path:Path, rows:list):
         w.writeheader(); w.writerows({k: (f'{v:.6g}' if isinstance(v, float) else v) for k, v in r.items()} for r in rows)
 
 # %% ../nbs/13_evaluate.ipynb #e980639e
+def _check_ranking(rank_by:str, n_show:int, out):
+    "A `ValueError` for a ranking metric that cannot rank photos, or for no photos to show."
+    if rank_by not in HIGHER_IS_BETTER or rank_by == 'fid':
+        raise ValueError(f"Cannot rank photos by {rank_by!r}: choose one of {', '.join(c for c in HIGHER_IS_BETTER if c != 'fid')}")
+    if rank_by == 'lpips' and skip_reason('lpips'): raise ValueError(f"Cannot rank photos by lpips: {skip_reason('lpips')}")
+    if out is not None and n_show < 1: raise ValueError(f"n_show must be at least 1, got {n_show}")
+
+def _baseline_color(G, mean_ab, train_data, photos:list)->tuple:
+    "The mean-color baseline's (a, b) and where it comes from: given, the checkpoint, the training photos or the evaluated ones."
+    meta = getattr(G, 'meta', {}) or {}
+    if mean_ab is not None: source = 'given'
+    elif meta.get('mean_ab') is not None: mean_ab, source = meta['mean_ab'], 'checkpoint metadata'
+    elif train_data is not None: mean_ab, source = mean_color(train_data), f'training photos {train_data}'
+    else:
+        mean_ab, source = mean_color(photos, check_photos=False), 'the evaluated photos (training photos unknown)'
+        warnings.warn("The mean-colour baseline uses the mean colour of the evaluated photos, since the training photos are unknown "
+                      "(pass train_data, --train-data on the command line, for the training set's)", stacklevel=4)
+    return torch.as_tensor(mean_ab, dtype=torch.float32), source
+
+# %% ../nbs/13_evaluate.ipynb #cce81acf
+def _measure(photos:list, data, G, size:int, mean_ab, max_side:int, ranking:tuple, progress:bool, skipped:list)->tuple:
+    "Per-photo rows of every method, the set metrics, and the best and worst photos by `ranking` (metric, n, or None)."
+    sets, rows, shown = {m: SetMetrics() for m in METHODS}, [], []
+    for f in progress_bar(photos, leave=False) if progress and len(photos) > 1 else photos:
+        try: im = _reference(f, max_side)
+        except ImageError as e: skipped.append(_skipped(f, str(e), stacklevel=4)); continue
+        outs, original = _outputs(im, G, size, mean_ab)
+        name = str(Path(f).relative_to(data)) if isinstance(data, (str, Path)) and Path(data).is_dir() else str(f)
+        per_method = {m: {**image_metrics(outs[m], original), **sets[m].update(outs[m], original)} for m in METHODS}
+        rows += [dict(photo=name, method=m, **{k: v.item() for k, v in vals.items()}) for m, vals in per_method.items()]
+        if ranking:
+            item = (per_method['model'][ranking[0]].item(), name, _thumbnails(outs, original))
+            shown = _keep_extremes(shown, item, ranking[1], HIGHER_IS_BETTER[ranking[0]])
+    return rows, sets, shown
+
+def _write_results(out:Path, res:dict, settings:dict, shown:list, rank_by:str, n_show:int)->dict:
+    "Write metrics.json, metrics.csv and best_worst.png into `out`; the files written."
+    files = dict(json=out/'metrics.json', csv=out/'metrics.csv', best_worst=out/'best_worst.png')
+    files['json'].write_text(json.dumps(dict(settings, **{k: v for k, v in res.items() if k != 'files'}), indent=1) + '\n')
+    summary = res['summary']
+    _write_csv(files['csv'], res['rows'] + [dict(photo='all photos', method=m, **summary[m]) for m in METHODS])
+    fig = _best_worst(shown, rank_by, n_show)
+    fig.savefig(files['best_worst'], dpi=80)
+    plt.close(fig)
+    return files
+
+# %% ../nbs/13_evaluate.ipynb #38614d55
 @torch.inference_mode()
 def evaluate_folder(data, # color photos: a folder (searched recursively), a list of files, or 'coco'
                     generator, # a generator module, or its .pt (or a model.pt)
@@ -137,47 +184,24 @@ def evaluate_folder(data, # color photos: a folder (searched recursively), a lis
                     progress:bool=True # show a progress bar
                    )->dict: # summary, per-photo rows, skipped metrics and photos, mean colour and its source, files written
     "Colorize the grayscale version of every photo in `data`, compare with the original, next to the gray and mean-colour baselines."
-    if rank_by not in HIGHER_IS_BETTER or rank_by == 'fid': raise ValueError(f"Cannot rank photos by {rank_by!r}: choose one of {', '.join(c for c in HIGHER_IS_BETTER if c != 'fid')}")
-    if rank_by == 'lpips' and skip_reason('lpips'): raise ValueError(f"Cannot rank photos by lpips: {skip_reason('lpips')}")
-    if out is not None and n_show < 1: raise ValueError(f"n_show must be at least 1, got {n_show}")
+    _check_ranking(rank_by, n_show, out)
     photos, skipped_photos = _usable_photos(find_photos(data))
     where = data if isinstance(data, (str, Path)) else f'the {len(photos) + len(skipped_photos)} files given'
     if not photos: raise _no_photo_error(where, skipped_photos)
     G = generator if isinstance(generator, torch.nn.Module) else load_generator(generator)
     if out is not None: out = writable_folder(out) # before the work, so that a folder that cannot be written fails at once
-    meta = getattr(G, 'meta', {}) or {}
-    if mean_ab is not None: source = 'given'
-    elif meta.get('mean_ab') is not None: mean_ab, source = meta['mean_ab'], 'checkpoint metadata'
-    elif train_data is not None: mean_ab, source = mean_color(train_data), f'training photos {train_data}'
-    else:
-        mean_ab, source = mean_color(photos, check_photos=False), 'the evaluated photos (training photos unknown)'
-        warnings.warn("The mean-colour baseline uses the mean colour of the evaluated photos, since the training photos are unknown "
-                      "(pass train_data, --train-data on the command line, for the training set's)", stacklevel=3)
-    mean_ab = torch.as_tensor(mean_ab, dtype=torch.float32)
-    sets = {m: SetMetrics() for m in METHODS}
-    rows, shown = [], []
-    for f in progress_bar(photos, leave=False) if progress and len(photos) > 1 else photos:
-        try: im = _reference(f, max_side)
-        except ImageError as e: skipped_photos.append(_skipped(f, str(e), stacklevel=3)); continue
-        outs, original = _outputs(im, G, size, mean_ab)
-        name = str(Path(f).relative_to(data)) if isinstance(data, (str, Path)) and Path(data).is_dir() else str(f)
-        per_method = {m: {**image_metrics(outs[m], original), **sets[m].update(outs[m], original)} for m in METHODS}
-        rows += [dict(photo=name, method=m, **{k: v.item() for k, v in vals.items()}) for m, vals in per_method.items()]
-        if out is not None:
-            shown = _keep_extremes(shown, (per_method['model'][rank_by].item(), name, _thumbnails(outs, original)), n_show, HIGHER_IS_BETTER[rank_by])
+    mean_ab, source = _baseline_color(G, mean_ab, train_data, photos)
+    rows, sets, shown = _measure(photos, data, G, size, mean_ab, max_side, (rank_by, n_show) if out is not None else None, progress,
+                                 skipped_photos)
     if not rows: raise _no_photo_error(where, skipped_photos)
     summary = {m: {c: float(np.mean([r[c] for r in rows if r['method'] == m])) for c in COLUMNS if c in rows[0]} for m in METHODS}
     for m in METHODS: summary[m].update(sets[m].compute())
-    skipped = {k: v for k, v in sets['model'].skipped.items() if v}
-    res = dict(summary=summary, rows=rows, skipped_metrics=skipped, skipped_photos=skipped_photos, n_photos=len(rows) // len(METHODS),
+    res = dict(summary=summary, rows=rows, skipped_metrics={k: v for k, v in sets['model'].skipped.items() if v},
+               skipped_photos=skipped_photos, n_photos=len(rows) // len(METHODS),
                mean_ab=[round(v, 4) for v in mean_ab.tolist()], mean_ab_source=source, files={})
     if out is not None:
         settings = dict(checkpoint=str(generator) if not isinstance(generator, torch.nn.Module) else type(generator).__name__,
-                        data=str(data) if isinstance(data, (str, Path)) else f'{len(data)} files', size=size, max_side=max_side, rank_by=rank_by)
-        (out/'metrics.json').write_text(json.dumps(dict(settings, **{k: v for k, v in res.items() if k != 'files'}), indent=1) + '\n')
-        _write_csv(out/'metrics.csv', rows + [dict(photo='all photos', method=m, **summary[m]) for m in METHODS])
-        fig = _best_worst(shown, rank_by, n_show)
-        fig.savefig(out/'best_worst.png', dpi=80)
-        plt.close(fig)
-        res['files'] = dict(json=out/'metrics.json', csv=out/'metrics.csv', best_worst=out/'best_worst.png')
+                        data=str(data) if isinstance(data, (str, Path)) else f'{len(data)} files', size=size, max_side=max_side,
+                        rank_by=rank_by)
+        res['files'] = _write_results(out, res, settings, shown, rank_by, n_show)
     return res

@@ -96,6 +96,7 @@ def _save_losses(history, path):
 @dataclass
 class _Run:
     "What both stages of one `train_colorizer` run share."
+    data:object # the photos, as given
     settings:TrainSettings
     files:dict # from `_run_files`
     dls:object # the `DataLoaders`
@@ -107,7 +108,8 @@ class _Run:
     def save_state(self, path, stage, epochs, learn, history=None)->Path:
         "Write `model.pt` (or `interrupted.pt`) for `learn` in `stage` after `epochs` epochs."
         cgan = getattr(learn, 'conditional_gan', None)
-        return save_training_state(path, stage, epochs, learn.model, learn.opt, history or self.history, asdict(self.settings),
+        config = dict(data=str(self.data), **asdict(self.settings))
+        return save_training_state(path, stage, epochs, learn.model, learn.opt, history or self.history, config,
                                    D=cgan.D if cgan else None, opt_D=cgan.opt_D if cgan else None, mean_ab=self.color.ab)
 
 # %% ../nbs/11_train.ipynb #2d45e0d2
@@ -184,7 +186,7 @@ def train_colorizer(data='coco', # 'coco', a folder of color photos, or a list o
     dls = colorization_dls(data, size=s.size, bs=s.bs, seed=s.seed, n_images=s.n_images, **(dls_kwargs or {}))
     dls.path, files = out, _run_files(out)
     preview = partial(ColorizationPreview, *fixed_preview(dls, s.n_preview), out=files['samples'], every=s.preview_every, show=show)
-    run = _Run(s, files, dls, state['history'] if state else {'pretrain': {}, 'gan': {}},
+    run = _Run(data, s, files, dls, state['history'] if state else {'pretrain': {}, 'gan': {}},
                TrainingMeanColor(state['meta'].get('mean_ab') if state else None), preview, listify(cbs))
     stage, done = (state['stage'], state['epoch']) if state else ('pretrain', 0)
     G = build_generator(s.arch, size=s.size, pretrained=s.pretrained and state is None)
@@ -192,11 +194,12 @@ def train_colorizer(data='coco', # 'coco', a folder of color photos, or a list o
     if stage == 'pretrain':
         if done < s.pretrain_epochs: fit_stage(run, 'pretrain', _pretrain_stage(run, G, state), s.pretrain_epochs, done)
         stage, done, state = 'gan', 0, None
-    if s.gan_epochs == 0: save_generator(G, files['generator'], stage='pretrain', epochs=s.pretrain_epochs, mean_ab=run.color.ab)
-    elif done >= s.gan_epochs: warnings.warn(f"{resume} has already done {done} GAN epochs of the {s.gan_epochs} asked for: nothing to train")
-    else:
+    if done < s.gan_epochs:
         start = files['pretrained'] if s.pretrain_epochs > 0 and files['pretrained'].exists() and not state else G
         fit_stage(run, 'gan', _gan_stage(run, start, state), s.gan_epochs, done)
+    elif state is None: # no GAN stage: the stage-1 generator is the final one
+        save_generator(G, files['generator'], stage='pretrain', epochs=s.pretrain_epochs, mean_ab=run.color.ab)
+    else: warnings.warn(f"{resume} has already done {done} GAN epochs of the {s.gan_epochs} asked for: nothing to train")
     return files
 
 # %% ../nbs/11_train.ipynb #cfe72ab0
