@@ -19,7 +19,7 @@ from .lab import rgb_to_lab, lab_to_rgb, LAB_NORM
 from .images import open_image, ImageError, image_tensor
 from .data import find_photos, photo_status, mean_color
 from .checkpoint import load_generator, writable_folder
-from .metrics import image_metrics, SetMetrics
+from .metrics import image_metrics, SetMetrics, skip_reason
 from .predict import colorize
 from .visualize import to_pil
 

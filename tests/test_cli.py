@@ -116,7 +116,8 @@ def test_stage_one_alone_then_stage_two_elsewhere(trained, tmp_path):
     data, _, _ = trained
     r = colornb('train', '--data', data, '--pretrain-epochs', '1', '--gan-epochs', '0', '--out', tmp_path/'a', *TINY)
     assert r.returncode == 0, r.stderr
-    assert torch.load(tmp_path/'a'/'model.pt', weights_only=True)['stage'] == 'pretrain' and not (tmp_path/'a'/'generator.pt').exists()
+    assert torch.load(tmp_path/'a'/'model.pt', weights_only=True)['stage'] == 'pretrain'
+    assert torch.load(tmp_path/'a'/'generator.pt', weights_only=True)['meta']['stage'] == 'pretrain' # no GAN stage: stage 1's is final
     r = colornb('train', '--data', data, '--pretrain-epochs', '1', '--gan-epochs', '1', '--out', tmp_path/'b', '--resume', tmp_path/'a'/'model.pt', *TINY)
     assert r.returncode == 0, r.stderr
     model = torch.load(tmp_path/'b'/'model.pt', weights_only=True)

@@ -28,7 +28,7 @@ def test_evaluate_writes_the_table_and_its_files(photo_folder, generator, tmp_pa
     assert sum(l.startswith(f"colornb evaluate: Skipped {photo_folder/'broken.jpg'}: ") for l in r.stderr.splitlines()) == 1
     assert any('mean colour of the evaluated photos' in l for l in r.stderr.splitlines())
     table = [l for l in r.stdout.splitlines() if l.startswith('| ')]
-    assert table[0].startswith('| method | psnr ↑ | ssim ↑ | ab_error ↓ | ab_auc ↑') and [l.split(' | ')[0] for l in table[1:]] == ['| model', '| gray', '| mean-colour']
+    assert table[0].startswith('| method | psnr ↑ | ssim ↑ | ab_error ↓ | ab_auc ↑') and [l.split(' | ')[0] for l in table[1:]] == ['| model', '| gray', '| mean-color']
     if importlib.util.find_spec('torchmetrics') and importlib.util.find_spec('torch_fidelity'): # the dev extra installs both
         hub = torch_home/'hub'/'checkpoints'
         assert f'FID skipped: FID Inception weights not found at {hub}/weights-inception-2015-12-05-6726825d.pth; colornb does not download them (no network use), put the file there' in r.stdout.splitlines()

@@ -9,12 +9,6 @@ def test_import_does_no_work():
                          capture_output=True, text=True, check=True).stdout.split()
     assert out == ['False', 'False']
 
-def test_every_notebook_exports_its_module():
-    for nb in sorted((REPO/'nbs').glob('[0-9][0-9]_*.ipynb')):
-        name = nb.stem.split('_', 1)[1]
-        assert f'#| default_exp {name}' in nb.read_text(), nb
-        assert (REPO/'colornb'/f'{name}.py').exists(), f'{nb.name} should export colornb/{name}.py'
-
 def test_samples_ship_with_their_licences():
     import colornb
     samples = Path(colornb.__file__).parent/'samples'
