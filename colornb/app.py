@@ -69,19 +69,24 @@ def main():
         st.error(str(e)); st.stop()
     st.caption(f"Generator: {Path(ckpt).name} ({G.meta.get('arch')}, trained at {G.meta.get('size')} px, "
                f"{G.meta.get('epochs', '?')} {G.meta.get('stage', '')} epochs)")
-    size = st.select_slider('Render size', options=[128, 192, 256, 384, 512], value=256,
-                            help='the size the colours are predicted at: larger gives finer colour and takes longer; the output always keeps the full resolution')
-    uploads = st.file_uploader('Upload photos', type=UPLOAD_TYPES, accept_multiple_files=True)
-    samples = sorted(p.name for p in images.SAMPLES_PATH.glob('*.jpg'))
-    sample = st.selectbox('… or pick a sample photo', ['(none)'] + samples)
-    items = [(u.name, u.getvalue(), f'u{i}') for i, u in enumerate(uploads or [])]
-    if sample != '(none)': items.append((sample, (images.SAMPLES_PATH/sample).read_bytes(), 'sample'))
-    for name, content, key in items:
-        st.subheader(name)
-        try: img = images.open_image(content, max_pixels=APP_MAX_PIXELS, name=name)
-        except images.ImageError as e:
-            st.error(str(e)); continue
-        show_colorized(name, img, G, size, key)
+    @st.fragment # all the controls: using one reruns only this part, never the whole script (see "Uploads and reruns")
+    def photos():
+        "The render size, the uploader, the sample picker and the colorized photos."
+        size = st.select_slider('Render size', options=[128, 192, 256, 384, 512], value=256,
+                                help='the size the colours are predicted at: larger gives finer colour and takes '
+                                     'longer; the output always keeps the full resolution')
+        uploads = st.file_uploader('Upload photos', type=UPLOAD_TYPES, accept_multiple_files=True)
+        samples = sorted(p.name for p in images.SAMPLES_PATH.glob('*.jpg'))
+        sample = st.selectbox('… or pick a sample photo', ['(none)'] + samples)
+        items = [(u.name, u.getvalue(), f'u{i}') for i, u in enumerate(uploads or [])]
+        if sample != '(none)': items.append((sample, (images.SAMPLES_PATH/sample).read_bytes(), 'sample'))
+        for name, content, key in items:
+            st.subheader(name)
+            try: img = images.open_image(content, max_pixels=APP_MAX_PIXELS, name=name)
+            except images.ImageError as e:
+                st.error(str(e)); continue
+            show_colorized(name, img, G, size, key)
+    photos()
 
 # %% ../nbs/15_app.ipynb #280a48d0
 if __name__ == '__main__' and get_script_run_ctx() is not None: main()

@@ -100,7 +100,7 @@ def test_read_only_output_folder(battery, tmp_path):
         assert r.returncode == 1 and 'Traceback' not in r.stderr and r.stdout == ''
         assert r.stderr.strip().splitlines()[-1] == f"colornb colorize: error: {line}"
     # the same through the library: an OSError that a program can catch, raised before any photo is read
-    code = ("import sys; from colornb.predict import colorize_files, load_generator\n"
+    code = ("import sys; from colornb.predict import colorize_files; from colornb.checkpoint import load_generator\n"
             "try: colorize_files([sys.argv[1]], load_generator(sys.argv[2]), sys.argv[3], size=64)\n"
             "except OSError as e: print(type(e).__name__, e)")
     r = subprocess.run(without_root_powers([sys.executable, '-c', code, d/'rgba.png', ckpt, ro]), capture_output=True, text=True)
