@@ -28,14 +28,16 @@ def colornb(*args, home=None, env:dict=None):
     env = dict(os.environ, **({'COLORNB_HOME': str(home)} if home else {}), **(env or {}))
     return subprocess.run([*COLORNB, *map(str, args)], capture_output=True, text=True, env=env)
 
-TINY = ['--size', '64', '--bs', '4', '--no-pretrained', '--num-workers', '0', '--preview-every', '1']
+# previews at epoch ends only; --preview-every 1 adds one after every batch
+TINY = ['--size', '64', '--bs', '4', '--no-pretrained', '--num-workers', '0', '--preview-every', '0']
 
 @pytest.fixture(scope='session')
 def trained(tmp_path_factory):
     "One tiny run of both stages (colornb train on 10 generated photos), shared by the tests that need a trained run."
     data, out = tmp_path_factory.mktemp('photos'), tmp_path_factory.mktemp('run')
     for i in range(10): color_photo(data/f'{i}.jpg', size=(80 + 4*i, 72), seed=i)
-    r = colornb('train', '--data', data, '--pretrain-epochs', '1', '--gan-epochs', '1', '--out', out, *TINY)
+    r = colornb('train', '--data', data, '--pretrain-epochs', '1', '--gan-epochs', '1', '--out', out, *TINY,
+                '--preview-every', '1') # a preview after every batch too: test_train_writes_every_file looks for them
     assert r.returncode == 0, r.stderr
     return data, out, r
 

@@ -19,17 +19,6 @@ def test_checkpoints_record_what_they_hold(trained):
     assert len(model['history']['pretrain']['l1']) == 2 and len(model['history']['gan']['d_real']) == 2   # 8 training photos, batch 4
     assert gen['meta']['valid_l1'] > 0 and gen['meta']['lab_norm'] == {'L_scale': 50.0, 'L_shift': -1.0, 'ab_scale': 110.0}
 
-def test_resume_continues_epochs_and_curves(trained, tmp_path):
-    data, out, _ = trained
-    import shutil; run = tmp_path/'run'; shutil.copytree(out, run)
-    r = colornb('train', '--data', data, '--pretrain-epochs', '1', '--gan-epochs', '2', '--out', run, '--resume', run/'model.pt', *TINY)
-    assert r.returncode == 0, r.stderr
-    model = torch.load(run/'model.pt', weights_only=True)
-    assert model['epoch'] == 2 and len(model['history']['gan']['g_l1']) == 4 and len(model['history']['pretrain']['l1']) == 2
-    assert model['opt_G']['state'][0]['step'] == 4                                                   # the optimizer went on, too
-    assert [l.split(',')[0] for l in (run/'gan_log.csv').read_text().splitlines()] == ['epoch', '0', '1']
-    assert (run/'samples'/'gan_epoch002_end.png').exists()
-
 def test_nan_loss_stops_with_the_step_and_no_checkpoint(trained, tmp_path):
     data, _, _ = trained
     r = colornb('train', '--data', data, '--pretrain-epochs', '2', '--gan-epochs', '1', '--out', tmp_path, '--lr-pretrain', '1e30', *TINY)
@@ -45,18 +34,17 @@ def test_bad_input_is_one_line(tmp_path):
     (tmp_path/'not_a_model.pt').write_bytes(b'garbage')
     r = colornb('train', '--data', tmp_path, '--resume', tmp_path/'not_a_model.pt', *TINY)
     assert r.returncode == 1 and 'not_a_model.pt' in r.stderr and 'Traceback' not in r.stderr
-    assert colornb('train', '--arch', 'vgg').returncode == 2
 
-def test_default_output_folder_is_colornb_home(trained, tmp_path):
-    data, _, _ = trained
-    r = colornb('train', '--data', data, '--pretrain-epochs', '0', '--gan-epochs', '1', *TINY, home=tmp_path)
-    assert r.returncode == 0, r.stderr
-    assert (tmp_path/'train'/'generator.pt').exists() and not (tmp_path/'train'/'generator_pretrained.pt').exists()
-
-def test_every_subcommand_has_help():
-    for args in (['--help'], ['train', '--help'], ['colorize', '--help'], ['demo', '--help'], ['app', '--help']):
-        r = colornb(*args)
-        assert r.returncode == 0 and 'usage: colornb' in r.stdout
+def test_every_subcommand_has_help(capsys):
+    r = colornb('--help')                                                  # the command, as a process
+    assert r.returncode == 0 and 'usage: colornb' in r.stdout
+    from colornb.cli import main
+    helps = {}
+    for sub in ('train', 'colorize', 'evaluate', 'demo', 'app'):          # each subcommand's help, in this process
+        with pytest.raises(SystemExit) as e: main([sub, '--help'])
+        helps[sub] = capsys.readouterr().out
+        assert e.value.code == 0 and f'usage: colornb {sub}' in helps[sub], sub
+    assert '--train-data' in helps['evaluate']
 
 def test_colorize_keeps_a_12_megapixel_photo_whole(trained, tmp_path):
     import numpy as np
@@ -77,33 +65,34 @@ def test_colorize_keeps_a_12_megapixel_photo_whole(trained, tmp_path):
     b = np.asarray(Image.open(tmp_path/'bf16'/'old photo.png').reduce(8)).astype(int)
     assert np.abs(a - b).mean() < 2, np.abs(a - b).mean()
 
-def test_colorize_a_mixed_folder_lists_the_broken_files_and_exits_1(trained, tmp_path):
-    _, run, _ = trained
+def test_colorize_a_mixed_folder_with_the_last_trained_generator(trained, tmp_path):
+    """Without --checkpoint: one line saying how to make a generator, or the newest one under COLORNB_HOME. A folder's
+    broken files are listed on stderr, the others colorized, and the exit status is 1."""
+    import shutil
+    data, run, _ = trained
+    r = colornb('colorize', data/'0.jpg', '--out', tmp_path/'out', home=tmp_path/'empty-home')
+    assert r.returncode == 1 and 'no trained generator found' in r.stderr and 'colornb demo' in r.stderr
+    (tmp_path/'home'/'train').mkdir(parents=True)
+    shutil.copy(run/'generator.pt', tmp_path/'home'/'train'/'generator.pt')
     data = tmp_path/'mixed'; data.mkdir()
     from conftest import color_photo
     color_photo(data/'good.jpg'); color_photo(data/'also good.png', seed=3)
     (data/'broken.jpg').write_bytes(b'\xff\xd8\xff\xe0 definitely not a jpeg')
     (data/'truncated.png').write_bytes((data/'also good.png').read_bytes()[:200])
-    r = colornb('colorize', data, '--out', tmp_path/'out', '--checkpoint', run/'generator.pt')
+    r = colornb('colorize', data, '--out', tmp_path/'out', home=tmp_path/'home')
     assert r.returncode == 1
     assert sorted(p.name for p in (tmp_path/'out').iterdir()) == ['also good.png', 'good.png']
     errors = [l for l in r.stderr.splitlines() if l.startswith('colornb colorize: Cannot read')]
     assert len(errors) == 2 and any('broken.jpg' in l for l in errors) and any('truncated.png' in l for l in errors)
     assert 'Colorized 2 of 4 images' in r.stderr and 'Traceback' not in r.stderr
 
-def test_colorize_finds_the_last_trained_generator(trained, tmp_path):
-    import shutil
-    data, run, _ = trained
-    r = colornb('colorize', data/'0.jpg', '--out', tmp_path/'out', home=tmp_path/'empty-home')
-    assert r.returncode == 1 and 'no trained generator found' in r.stderr and 'colornb demo' in r.stderr
-    (tmp_path/'home'/'train').mkdir(parents=True); shutil.copy(run/'generator.pt', tmp_path/'home'/'train'/'generator.pt')
-    r = colornb('colorize', data/'0.jpg', '--out', tmp_path/'out', home=tmp_path/'home')
-    assert r.returncode == 0, r.stderr
-    assert (tmp_path/'out'/'0.png').exists()
-
-def test_colorize_usage_errors_exit_2(tmp_path):
-    assert colornb('colorize', tmp_path).returncode == 2          # no --out
-    assert colornb('colorize', '--out', tmp_path).returncode == 2 # no input
+def test_usage_errors_exit_2(tmp_path, capsys):
+    assert colornb('colorize', tmp_path).returncode == 2                  # no --out: the command, as a process
+    from colornb.cli import main
+    for args in (['colorize', '--out', str(tmp_path)], ['train', '--arch', 'vgg']):  # no input; no --data, unknown arch
+        with pytest.raises(SystemExit) as e: main(args)
+        assert e.value.code == 2, args
+        assert 'usage: colornb' in capsys.readouterr().err
 
 def test_demo_writes_its_results_and_says_where(tmp_path):
     r = colornb('demo', '--out', tmp_path/'demo', '--size', '48', '--pretrain-epochs', '1', '--gan-epochs', '1')

@@ -65,7 +65,8 @@ def test_colornb_train_under_torchrun(tmp_path):
     data, out = tmp_path/'photos', tmp_path/'run'
     data.mkdir()
     for i in range(10): color_photo(data/f'{i}.jpg', size=(80 + 4*i, 72), seed=i)
-    r = torchrun('-m', 'colornb', 'train', '--data', data, '--out', out, '--pretrain-epochs', '1', '--gan-epochs', '1', *TINY)
+    r = torchrun('-m', 'colornb', 'train', '--data', data, '--out', out, '--pretrain-epochs', '1', '--gan-epochs', '1',
+                 *TINY, '--preview-every', '1') # rank 0 alone draws a preview after every batch, between steps
     assert r.returncode == 0, r.stderr[-3000:]
     for f in ('generator_pretrained.pt', 'model.pt', 'generator.pt', 'losses.png', 'pretrain_log.csv', 'gan_log.csv'): assert (out/f).exists(), f
     assert r.stdout.count('Training finished') == 1 # rank 0 reports; rank 1 stays quiet

@@ -46,16 +46,34 @@ def test_evaluate_writes_the_table_and_its_files(photo_folder, generator, tmp_pa
     assert len(rows) == 15 and rows[-1]['photo'] == 'all photos' and rows[-1]['method'] == 'mean-color'
     assert (tmp_path/'eval'/'best_worst.png').stat().st_size > 1000
 
+# `colornb evaluate` twice in one process: first with both packages hidden, then torch-fidelity alone, so that
+# torchmetrics is imported (if installed) only after the first run
+HIDE_AND_EVALUATE = """import sys
+from colornb.cli import main
+for hidden in sys.argv.pop(1).split(';'):
+    for m in ('torchmetrics', 'torch_fidelity'):
+        if m in hidden.split(','): sys.modules[m] = None
+        elif sys.modules.get(m, 0) is None: del sys.modules[m]
+    print(f'== hidden: {hidden}', flush=True)
+    print(f'== exit status: {main(sys.argv[1:])}', flush=True)
+"""
+
 def test_metrics_say_when_their_package_is_missing(photo_folder, generator, tmp_path):
     "Without torchmetrics (hidden here, whether or not it is installed) FID and LPIPS are skipped with how to install it; without torch-fidelity, FID alone."
-    run = "import sys; sys.modules.update({m: None for m in sys.argv.pop(1).split(',') if m}); from colornb.cli import main; sys.exit(main())"
     args = ['evaluate', '--data', photo_folder, '--checkpoint', generator, '--size', '64', '--out', tmp_path/'eval']
-    for hidden, fid, lpips in [('torchmetrics,torch_fidelity', 'torchmetrics', 'torchmetrics'), ('torch_fidelity', 'torch-fidelity', None)]:
-        r = subprocess.run([sys.executable, '-c', run, hidden, *map(str, args)], capture_output=True, text=True, env=dict(os.environ, TORCH_HOME=str(tmp_path/'torch')))
-        assert r.returncode == 0, r.stderr
-        lines = r.stdout.splitlines()
-        assert f'FID skipped: {fid} not installed (pip install "colornb[metrics]")' in lines, r.stdout
-        assert (f'LPIPS skipped: {lpips} not installed (pip install "colornb[metrics]")' in lines) == (lpips is not None), r.stdout
+    cases = [('torchmetrics,torch_fidelity', 'torchmetrics', 'torchmetrics'), # (hidden, FID's missing package, LPIPS's)
+             ('torch_fidelity', 'torch-fidelity', None)]
+    r = subprocess.run([sys.executable, '-c', HIDE_AND_EVALUATE, ';'.join(c[0] for c in cases), *map(str, args)],
+                       capture_output=True, text=True, env=dict(os.environ, TORCH_HOME=str(tmp_path/'torch')))
+    assert r.returncode == 0, r.stderr
+    runs = r.stdout.split('== hidden: ')[1:]
+    assert len(runs) == len(cases), r.stdout
+    for (hidden, fid, lpips), out in zip(cases, runs):
+        lines = out.splitlines()
+        assert lines[0] == hidden and lines[-1] == '== exit status: 0', out
+        assert f'FID skipped: {fid} not installed (pip install "colornb[metrics]")' in lines, out
+        lpips_line = f'LPIPS skipped: {lpips} not installed (pip install "colornb[metrics]")'
+        assert (lpips_line in lines) == (lpips is not None), out
 
 def test_the_mean_color_comes_from_the_checkpoint(trained, tmp_path):
     "A trained checkpoint records its training photos' mean colour: the mean-colour baseline uses it, with no warning."
@@ -74,8 +92,6 @@ def test_missing_folder_and_missing_model_are_one_line(generator, tmp_path):
     color_photo(tmp_path/'one.jpg')
     r = colornb('evaluate', '--data', tmp_path, home=tmp_path/'home')
     assert r.returncode == 1 and r.stderr.startswith('colornb evaluate: error: no trained generator found') and 'Traceback' not in r.stderr
-    r = colornb('evaluate', '--help')
-    assert r.returncode == 0 and 'usage: colornb evaluate' in r.stdout and '--train-data' in r.stdout
 
 def test_fid_and_lpips_with_stand_in_weights(tmp_path, monkeypatch):
     "The torchmetrics path, where torchmetrics is installed: random weights placed in a temporary torch hub cache, as the real ones would be."

@@ -1,43 +1,50 @@
 "Faults during training, as a user meets them: the process killed (SIGKILL) or interrupted (Ctrl-C, SIGINT) mid-epoch, a disk that fills up."
-import os, signal, subprocess, sys, time, torch, pytest
+import os, shutil, signal, subprocess, sys, time, torch, pytest
 from conftest import TINY, COLORNB
 
 def _wait_for_epoch(run, proc, stage='gan', epoch=1, timeout=240):
-    "Poll until `run/model.pt` records `epoch` epochs of `stage` (saves are atomic, so every read sees a whole file)."
-    t0 = time.time()
+    """Poll until `run/model.pt` records `epoch` epochs of `stage` (saves are atomic, so every read sees a whole file);
+    the file, hundreds of MB, is read only when it has changed."""
+    t0, seen = time.time(), None
     while time.time() - t0 < timeout:
         assert proc.poll() is None, proc.stderr.read()
-        if (run/'model.pt').exists():
+        stat = (run/'model.pt').stat() if (run/'model.pt').exists() else None
+        if stat and (stat.st_mtime_ns, stat.st_size, stat.st_ino) != seen:
+            seen = stat.st_mtime_ns, stat.st_size, stat.st_ino
             s = torch.load(run/'model.pt', weights_only=True)
             if s['stage'] == stage and s['epoch'] >= epoch: return s
         time.sleep(0.2)
     pytest.fail(f'no {stage} epoch {epoch} checkpoint within {timeout} s')
 
-def _start(data, run, gan_epochs):
-    return subprocess.Popen([*COLORNB, 'train', '--data', str(data), '--pretrain-epochs', '1', '--gan-epochs', str(gan_epochs), '--out', str(run), *TINY],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+def _start(data, gan_epochs, *args, pretrain_epochs=1, home=None):
+    "Start `colornb train` on `data` with `args`; `home` sets COLORNB_HOME."
+    env = dict(os.environ, **({'COLORNB_HOME': str(home)} if home else {}))
+    return subprocess.Popen([*COLORNB, 'train', '--data', str(data), '--pretrain-epochs', str(pretrain_epochs),
+                             '--gan-epochs', str(gan_epochs), *map(str, args), *TINY],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
 
 def test_sigkill_mid_epoch_loses_no_completed_epoch(trained, tmp_path):
-    data, _, _ = trained
-    run = tmp_path/'run'
-    proc = _start(data, run, gan_epochs=4)
-    _wait_for_epoch(run, proc)
+    data, out, _ = trained
+    run = tmp_path/'run'; shutil.copytree(out, run)   # the shared run, one GAN epoch done, goes on to three
+    proc = _start(data, 3, '--out', run, '--resume', run/'model.pt')
+    _wait_for_epoch(run, proc, epoch=2)
     time.sleep(0.5)                                   # into the next epoch
     proc.send_signal(signal.SIGKILL); proc.wait(30)
     saved = torch.load(run/'model.pt', weights_only=True)   # whole and loadable
-    assert saved['stage'] == 'gan' and saved['epoch'] >= 1
+    assert saved['stage'] == 'gan' and saved['epoch'] >= 2
     assert len(saved['history']['gan']['g_l1']) == 2 * saved['epoch']
-    r = subprocess.run([*COLORNB, 'train', '--data', str(data), '--pretrain-epochs', '1', '--gan-epochs', '4', '--out', str(run),
-                        '--resume', str(run/'model.pt'), *TINY], capture_output=True, text=True)
+    r = subprocess.run([*COLORNB, 'train', '--data', str(data), '--pretrain-epochs', '1', '--gan-epochs', '3',
+                        '--out', str(run), '--resume', str(run/'model.pt'), *TINY], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     final = torch.load(run/'model.pt', weights_only=True)
-    assert final['epoch'] == 4 and len(final['history']['gan']['g_l1']) == 2 * 4   # every epoch once, none lost, none twice
+    assert final['epoch'] == 3 and len(final['history']['gan']['g_l1']) == 2 * 3   # every epoch exactly once
     assert not list(run.glob('.*.tmp'))                                              # no temporary file left behind
 
 def test_ctrl_c_saves_the_training_state(trained, tmp_path):
+    "Ctrl-C in a GAN-only run (--pretrain-epochs 0) in the default output folder, $COLORNB_HOME/train."
     data, _, _ = trained
-    run = tmp_path/'run'
-    proc = _start(data, run, gan_epochs=50)
+    run = tmp_path/'train'
+    proc = _start(data, 50, pretrain_epochs=0, home=tmp_path)
     _wait_for_epoch(run, proc)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(120) == 130
@@ -47,6 +54,7 @@ def test_ctrl_c_saves_the_training_state(trained, tmp_path):
     assert state['stage'] == 'gan' and state['epoch'] >= 1
     assert torch.load(run/'model.pt', weights_only=True)['epoch'] <= state['epoch']
     assert len(state['history']['gan']['g_l1']) == 2 * state['epoch']                 # losses of completed epochs only
+    assert (run/'generator.pt').exists() and not (run/'generator_pretrained.pt').exists()  # no stage 1, no stage-1 file
 
 def test_ctrl_c_during_a_save_waits_for_the_file(tmp_path):
     from colornb.checkpoint import save_pt, deferred_ctrl_c
