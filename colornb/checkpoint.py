@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['GENERATOR_FORMAT', 'MODEL_FORMAT', 'NO_GENERATOR', 'plain', 'deferred_ctrl_c', 'WriteError', 'writable_folder',
-           'atomic_file', 'save_pt', 'load_pt', 'save_generator', 'load_generator', 'opt_state', 'load_opt_state',
-           'save_training_state', 'load_training_state', 'colornb_home', 'default_generator']
+           'atomic_file', 'save_pt', 'load_pt', 'generator_meta', 'save_generator', 'load_generator',
+           'generator_module', 'opt_state', 'load_opt_state', 'save_training_state', 'load_training_state',
+           'colornb_home', 'default_generator', 'generator_file']
 
 # %% ../nbs/05_checkpoint.ipynb #8b9ccb75
 import os, signal, tempfile, threading
@@ -20,7 +21,7 @@ from .generator import GENERATOR_BODIES, build_generator, plain_module
 
 # %% ../nbs/05_checkpoint.ipynb #a75cebff
 def plain(obj):
-    "`obj` with numpy scalars turned into Python numbers and list-likes into lists, so that `weights_only=True` can load it."
+    "`obj` with numpy scalars made Python numbers and list-likes lists, so that `weights_only=True` can load it."
     if isinstance(obj, dict): return {k: plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)) or type(obj).__name__ == 'L': return [plain(v) for v in obj]
     if hasattr(obj, 'item') and not isinstance(obj, torch.Tensor): return obj.item() # numpy scalars
@@ -41,24 +42,27 @@ def deferred_ctrl_c():
 # %% ../nbs/05_checkpoint.ipynb #0fe6348e
 class WriteError(OSError):
     "A file or folder could not be written; the one-line message names it and the cause."
-    def __init__(self, message:str, errno:int=None): super().__init__(message); self.message, self.errno = message, errno
-    def __str__(self): return self.message # fastai rewrites the `args` of an error raised in a callback; the message stays clean
+    def __init__(self, message:str, errno:int=None):
+        super().__init__(message); self.message, self.errno = message, errno
+    # fastai rewrites the `args` of an error raised in a callback; the message stays clean
+    def __str__(self): return self.message
 
 # %% ../nbs/05_checkpoint.ipynb #45cdc80f
 def writable_folder(path:Path # a folder, created if needed
                    )->Path:
-    "`path`, after creating it and checking that a file can be written in it: a `WriteError` naming the folder otherwise."
+    "`path`, after creating it and checking that a file can be written in it; else a `WriteError` naming the folder."
     path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path): pass
-    except OSError as e: raise WriteError(f"Cannot write to the output folder {path}: {e.strerror or e}", e.errno) from None
+    except OSError as e:
+        raise WriteError(f"Cannot write to the output folder {path}: {e.strerror or e}", e.errno) from None
     return path
 
 # %% ../nbs/05_checkpoint.ipynb #e1d59cf3
 def _file_mode(path:Path # the file about to be written or replaced
               )->int:
-    "The permission bits for `path`: those of the file it replaces, else what `open()` gives a new file under the umask."
+    "The permission bits for `path`: those of the file it replaces, else what `open()` gives a new file (umask)."
     try: return path.stat().st_mode & 0o7777
     except FileNotFoundError: pass
     umask = os.umask(0o022); os.umask(umask) # reading the umask means setting it; put it back at once
@@ -68,7 +72,7 @@ def _file_mode(path:Path # the file about to be written or replaced
 @contextmanager
 def atomic_file(path:Path # the file to write; its folder is created
                ):
-    "Open a temporary file beside `path` for writing in binary mode; on success rename it over `path`, on any failure delete it."
+    "Open a temporary file beside `path` for binary writing; on success rename it to `path`, on any failure delete it."
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,14 +86,16 @@ def atomic_file(path:Path # the file to write; its folder is created
         os.replace(tmp, path)
     except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
-        if isinstance(e, OSError): raise WriteError(f"Cannot write {path}: {e.strerror or e}; the previous file, if any, is unchanged", e.errno) from None
+        if isinstance(e, OSError):
+            msg = f"Cannot write {path}: {e.strerror or e}; the previous file, if any, is unchanged"
+            raise WriteError(msg, e.errno) from None
         raise
 
 # %% ../nbs/05_checkpoint.ipynb #a0a9f8b0
 def save_pt(obj:dict, # tensors, numbers, strings, lists and dicts
             path:Path # destination; its folder is created
            )->Path:
-    "Write `obj` to `path` atomically with `torch.save`: a crash or Ctrl-C mid-write never leaves a broken file at `path`."
+    "Write `obj` to `path` atomically with `torch.save`: a crash or Ctrl-C mid-write never leaves a broken file there."
     with deferred_ctrl_c(), atomic_file(path) as f: torch.save(plain(obj), f)
     return Path(path)
 
@@ -103,8 +109,10 @@ def load_pt(path:Path # a file written by `save_pt`
     try: obj = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
         cause = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ValueError(f"Cannot load checkpoint {path}: not a readable colornb .pt file ({type(e).__name__}: {cause[:200]})") from None
-    if not isinstance(obj, dict) or 'format' not in obj: raise ValueError(f"Checkpoint {path} is not a colornb checkpoint (no 'format' entry)")
+        raise ValueError(f"Cannot load checkpoint {path}: not a readable colornb .pt file "
+                         f"({type(e).__name__}: {cause[:200]})") from None
+    if not isinstance(obj, dict) or 'format' not in obj:
+        raise ValueError(f"Checkpoint {path} is not a colornb checkpoint (no 'format' entry)")
     return obj
 
 # %% ../nbs/05_checkpoint.ipynb #0ab13912
@@ -115,14 +123,20 @@ def _first_line(e:Exception)->str:
     lines = [l.strip() for l in str(e).splitlines() if l.strip() and not l.startswith('Error(s) in loading')]
     return (lines[0] if lines else type(e).__name__)[:200]
 
+def generator_meta(G:nn.Module, # a generator made by `build_generator` (or it wrapped for training)
+                   **meta # more: epochs, valid_l1, stage, mean_ab, ...
+                  )->dict:
+    "What every checkpoint records of its generator: what rebuilds it (`arch`, `size`), the Lab scaling, the version."
+    G = plain_module(G)
+    return dict(arch=G.arch, size=G.size, lab_norm=dict(LAB_NORM), colornb_version=colornb.__version__, **meta)
+
 def save_generator(G:nn.Module, # a generator made by `build_generator`
                    path:Path, # destination `.pt`
                    **meta # extra metadata: epochs, valid_l1, stage, ...
                   )->Path:
     "Save `G`'s weights and the metadata needed to rebuild it, atomically."
-    G = plain_module(G)
-    meta = dict(arch=G.arch, size=G.size, lab_norm=dict(LAB_NORM), colornb_version=colornb.__version__, **meta)
-    return save_pt(dict(format=GENERATOR_FORMAT, meta=meta, state_dict=G.state_dict()), path)
+    state_dict = plain_module(G).state_dict()
+    return save_pt(dict(format=GENERATOR_FORMAT, meta=generator_meta(G, **meta), state_dict=state_dict), path)
 
 # %% ../nbs/05_checkpoint.ipynb #8f1c689a
 def load_generator(path:Path, # a generator `.pt`, or a `model.pt` training checkpoint
@@ -134,17 +148,25 @@ def load_generator(path:Path, # a generator `.pt`, or a `model.pt` training chec
     elif 'G' in ckpt and 'meta' in ckpt: state, meta = ckpt['G'], ckpt['meta']
     else: raise ValueError(f"Checkpoint {path} is a {ckpt['format']!r} file that holds no generator")
     if not isinstance(state, dict) or meta.get('arch') not in GENERATOR_BODIES or not isinstance(meta.get('size'), int):
-        raise ValueError(f"Checkpoint {path} has no usable generator metadata (arch {meta.get('arch')!r}, size {meta.get('size')!r})")
-    if meta.get('lab_norm', LAB_NORM) != LAB_NORM: raise ValueError(f"Checkpoint {path} uses Lab normalisation {meta['lab_norm']}, colornb uses {LAB_NORM}")
+        raise ValueError(f"Checkpoint {path} has no usable generator metadata "
+                         f"(arch {meta.get('arch')!r}, size {meta.get('size')!r})")
+    if meta.get('lab_norm', LAB_NORM) != LAB_NORM:
+        raise ValueError(f"Checkpoint {path} uses Lab normalisation {meta['lab_norm']}, colornb uses {LAB_NORM}")
     G = build_generator(meta['arch'], size=meta['size'], pretrained=False)
     try: missing, unexpected = G.load_state_dict(state, strict=False)
     except RuntimeError as e: # shapes that do not match
         raise ValueError(f"Checkpoint {path} does not fit a {meta['arch']} generator: {_first_line(e)}") from None
     if missing or unexpected:
-        raise ValueError(f"Checkpoint {path} does not fit a {meta['arch']} generator: {len(missing)} weights missing, {len(unexpected)} unexpected "
-                         f"(e.g. {(missing or unexpected)[0]!r})")
+        raise ValueError(f"Checkpoint {path} does not fit a {meta['arch']} generator: {len(missing)} weights missing, "
+                         f"{len(unexpected)} unexpected (e.g. {(missing or unexpected)[0]!r})")
     G.meta = meta
     return G.to(device or 'cpu').eval()
+
+# %% ../nbs/05_checkpoint.ipynb #2e103649
+def generator_module(generator # a generator module, or the path of a checkpoint that holds one
+                    )->nn.Module:
+    "`generator` itself if it is a module, else the generator `load_generator` rebuilds from the file."
+    return generator if isinstance(generator, nn.Module) else load_generator(generator)
 
 # %% ../nbs/05_checkpoint.ipynb #97d9d45f
 MODEL_FORMAT = 'colornb-model'
@@ -171,11 +193,10 @@ def save_training_state(path:Path, # usually `<run>/model.pt`
                         **meta # more metadata about the generator: mean_ab, ...
                        )->Path:
     "Write everything needed to resume training, atomically."
-    G = plain_module(G)
-    meta = dict(arch=G.arch, size=G.size, lab_norm=dict(LAB_NORM), colornb_version=colornb.__version__, **meta)
-    state = dict(format=MODEL_FORMAT, stage=stage, epoch=epoch, meta=meta, config=dict(config), history=history,
-                 G=G.state_dict(), opt_G=opt_state(opt_G) if opt_G is not None else None)
-    if D is not None: state.update(D=plain_module(D).state_dict(), opt_D=opt_state(opt_D) if opt_D is not None else None)
+    state = dict(format=MODEL_FORMAT, stage=stage, epoch=epoch, meta=generator_meta(G, **meta), config=dict(config),
+                 history=history, G=plain_module(G).state_dict(), opt_G=opt_state(opt_G) if opt_G is not None else None)
+    if D is not None:
+        state.update(D=plain_module(D).state_dict(), opt_D=opt_state(opt_D) if opt_D is not None else None)
     return save_pt(state, path)
 
 # %% ../nbs/05_checkpoint.ipynb #b25d315f
@@ -183,7 +204,8 @@ def load_training_state(path:Path)->dict:
     "Load a `model.pt` written by `save_training_state`, with a clear error for any other file."
     state = load_pt(path)
     if state['format'] != MODEL_FORMAT:
-        raise ValueError(f"Checkpoint {path} is a {state['format']!r} file, not a training checkpoint (model.pt) that training can resume from")
+        raise ValueError(f"Checkpoint {path} is a {state['format']!r} file, "
+                         "not a training checkpoint (model.pt) that training can resume from")
     return state
 
 # %% ../nbs/05_checkpoint.ipynb #511951ad
@@ -192,10 +214,19 @@ def colornb_home()->Path:
     return Path(os.environ.get('COLORNB_HOME') or Path.home()/'.colornb').expanduser()
 
 # %% ../nbs/05_checkpoint.ipynb #85dc3a00
-NO_GENERATOR = ("no trained generator found: pass --checkpoint PT, or make one with `colornb demo` (a few minutes on a CPU) "
-                "or `colornb train --data DIR`")
+NO_GENERATOR = ("no trained generator found: pass --checkpoint PT, or make one with `colornb demo` "
+                "(a few minutes on a CPU) or `colornb train --data DIR`")
 
 def default_generator()->Path:
     "The newest generator written by `colornb train` or `colornb demo` to their default folders, or None."
-    found = [p for p in (colornb_home()/'train'/'generator.pt', colornb_home()/'demo'/'train'/'generator.pt') if p.exists()]
+    home = colornb_home()
+    found = [p for p in (home/'train'/'generator.pt', home/'demo'/'train'/'generator.pt') if p.exists()]
     return max(found, key=lambda p: p.stat().st_mtime) if found else None
+
+# %% ../nbs/05_checkpoint.ipynb #e939a147
+def generator_file(checkpoint:Path=None # the checkpoint the user named, if any
+                  )->Path:
+    "`checkpoint` if given, else `default_generator()`; a `FileNotFoundError` that says how to make one if neither."
+    path = checkpoint or default_generator()
+    if path is None: raise FileNotFoundError(NO_GENERATOR)
+    return Path(path)

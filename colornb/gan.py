@@ -13,7 +13,7 @@ from functools import partial
 import torch
 from torch import nn
 import torch.nn.functional as F
-from fastcore.basics import ifnone, listify
+from fastcore.basics import ifnone, listify, patch
 from fastai.callback.core import Callback
 from fastai.learner import Learner
 from fastai.optimizer import Adam
@@ -21,7 +21,7 @@ from fastai.torch_core import num_distrib
 from fastai.callback.channelslast import ChannelsLast
 from .generator import build_generator, plain_module
 from .discriminator import PatchDiscriminator
-from .checkpoint import load_generator
+from .checkpoint import generator_module
 from .training import check_finite, DeviceMixedPrecision
 
 # %% ../nbs/10_gan.ipynb #b6524908
@@ -30,7 +30,8 @@ GAN_LOSSES = ('vanilla', 'lsgan')
 
 def check_gan_mode(mode:str)->str:
     "`mode` if it names a GAN loss colornb has, else a `ValueError` that lists them."
-    if mode not in GAN_LOSSES: raise ValueError(f"Unknown GAN loss {mode!r}: choose one of {', '.join(GAN_LOSSES)}")
+    if mode not in GAN_LOSSES:
+        raise ValueError(f"Unknown GAN loss {mode!r}: choose one of {', '.join(GAN_LOSSES)}")
     return mode
 
 # %% ../nbs/10_gan.ipynb #c336e3a9
@@ -68,51 +69,62 @@ class ConditionalGAN(Callback):
         self.D.to(dev).train()
         if any(isinstance(cb, ChannelsLast) for cb in self.learn.cbs): self.D.to(memory_format=torch.channels_last)
         if self.opt_D is None: self.opt_D = pix2pix_adam(list(self.D.parameters()), lr=self.lr)
-        mp = next((cb for cb in self.learn.cbs if isinstance(cb, DeviceMixedPrecision)), None)
-        self.autocast = partial(torch.autocast, mp.device_type, dtype=mp.dtype) if mp else nullcontext
-        self.scaler_D = torch.amp.GradScaler(dev.type, enabled=mp is not None and mp.dtype == torch.float16)
-        if self.scaler_D.is_enabled(): # G's loss, adversarial + λ·L1, is about λ times stage 1's: start its float16 loss scale
-            self.learn.scaler = torch.amp.GradScaler(dev.type, init_scale=2.**16 / max(self.lambda_l1, 1.)) # lower, or overflow skips G's first steps
+        self.setup_precision(dev)
         if num_distrib() > 1: self.D = self.learn.distributed_trainer.accelerator.prepare(self.D) # DDP, like G
         for k in GAN_KEYS: self.history.setdefault(k, [])
-
-    def after_loss(self):
-        if not self.training: return
-        self.update_D(self.xb[0], self.yb[0], self.pred.detach())
-        self.g_l1 = self.loss_grad
-        with self.autocast(): logits = plain_module(self.D)(torch.cat([self.xb[0], self.pred], 1)) # D is frozen: no DDP sync needed
-        self.g_adv = gan_loss(logits.float(), True, self.gan_mode)
-        self.learn.loss_grad = self.g_adv + self.lambda_l1 * self.g_l1
-
-    def update_D(self, L, real_ab, fake_ab):
-        "One optimizer step of D on the real pair (L, ab) and the fake pair (L, G(L)); each half its own backward pass."
-        self.D.requires_grad_(True); self.opt_D.zero_grad()
-        losses = []
-        for ab, real, sync in ((real_ab, True, False), (fake_ab, False, True)): # under DDP, gradients are averaged once, after both
-            with (nullcontext() if sync or not hasattr(self.D, 'no_sync') else self.D.no_sync()):
-                with self.autocast(): logits = self.D(torch.cat([L, ab], 1))
-                loss = gan_loss(logits.float(), real, self.gan_mode)
-                check_finite(loss, 'gan discriminator loss', self.learn)
-                self.scaler_D.scale(loss / 2).backward()
-                losses.append(loss.item())
-        self.scaler_D.step(self.opt_D); self.scaler_D.update()
-        self.D.requires_grad_(False)
-        self.d_real, self.d_fake = losses
-
-    def after_batch(self):
-        if not self.training: return
-        for k, v in zip(GAN_KEYS, (self.d_real, self.d_fake, self.g_adv.item(), self.g_l1.item())): self.history[k].append(v)
 
     def after_fit(self):
         self.D = plain_module(self.D)
         self.D.requires_grad_(True)
 
+# %% ../nbs/10_gan.ipynb #55e4e389
+@patch
+def setup_precision(self:ConditionalGAN, dev:torch.device):
+    "D's autocast and gradient scaler, following the learner's `DeviceMixedPrecision` if it has one."
+    mp = next((cb for cb in self.learn.cbs if isinstance(cb, DeviceMixedPrecision)), None)
+    self.autocast = partial(torch.autocast, mp.device_type, dtype=mp.dtype) if mp else nullcontext
+    self.scaler_D = torch.amp.GradScaler(dev.type, enabled=mp is not None and mp.dtype == torch.float16)
+    if self.scaler_D.is_enabled():
+        # G's loss, adversarial + λ·L1, is about λ times stage 1's: start its float16 loss scale that much lower,
+        # or overflows skip G's first steps
+        self.learn.scaler = torch.amp.GradScaler(dev.type, init_scale=2.**16 / max(self.lambda_l1, 1.))
+
+# %% ../nbs/10_gan.ipynb #ef778348
+@patch
+def update_D(self:ConditionalGAN, L, real_ab, fake_ab):
+    "One optimizer step of D on the real pair (L, ab) and the fake pair (L, G(L)); each half its own backward pass."
+    self.D.requires_grad_(True); self.opt_D.zero_grad()
+    losses = []
+    for ab, real, sync in ((real_ab, True, False), (fake_ab, False, True)):
+        with (nullcontext() if sync or not hasattr(self.D, 'no_sync') else self.D.no_sync()):
+            with self.autocast(): logits = self.D(torch.cat([L, ab], 1))
+            loss = gan_loss(logits.float(), real, self.gan_mode)
+            check_finite(loss, 'gan discriminator loss', self.learn)
+            self.scaler_D.scale(loss / 2).backward()
+            losses.append(loss.item())
+    self.scaler_D.step(self.opt_D); self.scaler_D.update()
+    self.D.requires_grad_(False)
+    self.d_real, self.d_fake = losses
+
+# %% ../nbs/10_gan.ipynb #0bb04711
+@patch
+def after_loss(self:ConditionalGAN):
+    if not self.training: return
+    self.update_D(self.xb[0], self.yb[0], self.pred.detach())
+    self.g_l1 = self.loss_grad
+    with self.autocast(): logits = plain_module(self.D)(torch.cat([self.xb[0], self.pred], 1))
+    self.g_adv = gan_loss(logits.float(), True, self.gan_mode)
+    self.learn.loss_grad = self.g_adv + self.lambda_l1 * self.g_l1
+
+@patch
+def after_batch(self:ConditionalGAN):
+    if not self.training: return
+    losses = (self.d_real, self.d_fake, self.g_adv.item(), self.g_l1.item())
+    for k, v in zip(GAN_KEYS, losses): self.history[k].append(v)
+
 # %% ../nbs/10_gan.ipynb #4f2a8af4
 def gan_learner(dls, # `DataLoaders` of (L, ab)
-                generator=None, # the pretrained generator: a `.pt` path, or a module
-                from_scratch:bool=False, # ignore `generator` and start from a new one
-                arch:str='resnet18', # body of a new generator
-                pretrained:bool=True, # ImageNet weights for a new generator's body
+                generator, # the generator to train: a module, or the `.pt` of the pretrained one
                 D:nn.Module=None, # discriminator (default: a new `PatchDiscriminator`)
                 lambda_l1:float=LAMBDA_L1, # weight of the L1 term
                 gan_mode:str='vanilla', # 'vanilla' or 'lsgan'
@@ -120,10 +132,8 @@ def gan_learner(dls, # `DataLoaders` of (L, ab)
                 history:dict=None, # where per-batch losses are appended
                 cbs=None # extra callbacks
                )->Learner:
-    "A `Learner` that trains generator and discriminator per the pix2pix recipe; the discriminator is `learn.conditional_gan.D`."
-    if from_scratch: G = build_generator(arch, size=dls.one_batch()[0].shape[-1], pretrained=pretrained)
-    elif generator is None: raise ValueError("gan_learner needs the pretrained generator (a .pt path or a module), or from_scratch=True")
-    else: G = generator if isinstance(generator, nn.Module) else load_generator(generator)
-    G.train()
-    cgan = ConditionalGAN(ifnone(D, PatchDiscriminator()), lambda_l1=lambda_l1, gan_mode=gan_mode, lr=lr, history=history)
+    "A `Learner` that trains generator and discriminator by the pix2pix recipe; D is `learn.conditional_gan.D`."
+    G = generator_module(generator).train()
+    D = ifnone(D, PatchDiscriminator())
+    cgan = ConditionalGAN(D, lambda_l1=lambda_l1, gan_mode=gan_mode, lr=lr, history=history)
     return Learner(dls, G, loss_func=nn.L1Loss(), opt_func=partial(pix2pix_adam), lr=lr, cbs=[cgan, *listify(cbs)])
