@@ -22,13 +22,13 @@ from .lab import gray_and_color
 from .data import colorization_dls
 from .generator import build_generator, GENERATOR_BODIES
 from .discriminator import PatchDiscriminator
-from .checkpoint import (save_generator, load_generator, writable_folder, save_training_state, load_training_state,
-                                load_opt_state)
+from .checkpoint import (save_generator, load_generator, writable_folder, save_training_state,
+                                load_training_state, load_opt_state)
 from .visualize import ColorizationPreview, plot_losses, comparison_grid
 from .metrics import psnr, colorfulness
-from .training import (BatchLosses, StopOnNonFinite, EpochCheckpoint, SkipDoneEpochs, note_checkpoint, save_on_interrupt,
-                              EpochLog, TrainingMeanColor, set_precision, distributed_ctx, is_main_process, use_local_gpu,
-                              PRECISIONS, plain_progress)
+from .training import (BatchLosses, StopOnNonFinite, EpochCheckpoint, SkipDoneEpochs, note_checkpoint,
+                              save_on_interrupt, EpochLog, TrainingMeanColor, set_precision, distributed_ctx,
+                              is_main_process, use_local_gpu, PRECISIONS, plain_progress)
 from .pretrain import pretrain_learner, PRETRAIN_LR
 from .gan import gan_learner, pix2pix_adam, GAN_KEYS, GAN_LR, LAMBDA_L1, GAN_LOSSES
 
@@ -85,7 +85,7 @@ def _run_files(out:Path)->dict:
                 losses=out/'losses.png', samples=out/'samples', interrupted=out/'interrupted.pt')
 
 def _completed_history(history:dict, stage:str, epochs:int, n_iter:int)->dict:
-    "A copy of `history` whose `stage` part holds only the losses of its first `epochs` epochs (of `n_iter` batches each)."
+    "A copy of `history` whose `stage` part keeps only the losses of its first `epochs` epochs (`n_iter` batches each)."
     part = {k: v[:epochs] if k.startswith('valid') else v[:epochs * n_iter] for k, v in history[stage].items()}
     return {**history, stage: part}
 
@@ -109,58 +109,72 @@ class _Run:
         "Write `model.pt` (or `interrupted.pt`) for `learn` in `stage` after `epochs` epochs."
         cgan = getattr(learn, 'conditional_gan', None)
         config = dict(data=str(self.data), **asdict(self.settings))
+        D, opt_D = (cgan.D, cgan.opt_D) if cgan else (None, None)
         return save_training_state(path, stage, epochs, learn.model, learn.opt, history or self.history, config,
-                                   D=cgan.D if cgan else None, opt_D=cgan.opt_D if cgan else None, mean_ab=self.color.ab)
+                                   D=D, opt_D=opt_D, mean_ab=self.color.ab)
 
 # %% ../nbs/11_train.ipynb #2d45e0d2
-def _save_epoch(run:_Run, stage:str, learn, epoch:int, valid_l1:float):
+@dataclass
+class _Stage:
+    "What differs between the stages: the learner, how it is fitted, and the generator file each epoch writes."
+    name:str # 'pretrain' or 'gan'
+    learn:object # the stage's fastai `Learner`
+    fit:callable # `learn.fit_one_cycle` (stage 1) or `learn.fit` (stage 2)
+    lr:float # the stage's learning rate
+    generator_file:str # the key in `_Run.files` of the generator written each epoch
+    cbs:list # callbacks of this stage only
+    meta:dict # more metadata for the generator file
+
+# %% ../nbs/11_train.ipynb #fbfd3a72
+def _save_epoch(run:_Run, stage:_Stage, epoch:int, valid_l1:float):
     "The files of a finished epoch: the stage's generator file, `model.pt` and the loss curves."
-    if stage == 'pretrain':
-        save_generator(learn.model, run.files['pretrained'], stage='pretrain', epochs=epoch, valid_l1=valid_l1, mean_ab=run.color.ab)
-    run.save_state(run.files['model'], stage, epoch, learn)
-    if stage == 'gan':
-        save_generator(learn.model, run.files['generator'], stage='gan', epochs=epoch, valid_l1=valid_l1,
-                       pretrain_epochs=len(run.history['pretrain'].get('valid_l1', [])), mean_ab=run.color.ab)
+    save_generator(stage.learn.model, run.files[stage.generator_file], stage=stage.name, epochs=epoch,
+                   valid_l1=valid_l1, mean_ab=run.color.ab, **stage.meta)
+    run.save_state(run.files['model'], stage.name, epoch, stage.learn)
     _save_losses(run.history, run.files['losses'])
 
 def fit_stage(run:_Run, # what the stages share
-              stage:str, # 'pretrain' or 'gan'
-              learn, # the stage's learner
+              stage:_Stage, # the stage: its learner and what is particular to it
               epochs:int, # the stage's target epochs
               done:int=0 # epochs already done (when resuming)
              ):
-    "Fit one stage with checkpoints, previews, the epoch log, the NaN guard and Ctrl-C handling; rank 0 writes the files."
-    s, main = run.settings, is_main_process()
-    ckpt = EpochCheckpoint(partial(_save_epoch, run, stage, learn))
+    "Fit one stage with checkpoints, previews, the epoch log, the NaN guard and Ctrl-C handling; rank 0 writes files."
+    s, main, learn, name = run.settings, is_main_process(), stage.learn, stage.name
+    ckpt = EpochCheckpoint(partial(_save_epoch, run, stage))
     def interrupted():
         n = ckpt.completed()
-        return run.save_state(run.files['interrupted'], stage, n, learn, _completed_history(run.history, stage, n, len(run.dls.train)))
-    writers = [run.preview(prefix=stage), ckpt, EpochLog(f'{stage}_log.csv', append=done > 0)] if main else []
-    guards = [run.color, StopOnNonFinite(stage), SkipDoneEpochs(done)] + ([BatchLosses(run.history['pretrain'])] if stage == 'pretrain' else [])
-    fit, lr = (learn.fit_one_cycle, s.lr_pretrain) if stage == 'pretrain' else (learn.fit, s.lr_gan)
-    with note_checkpoint(run.files['model']), save_on_interrupt(interrupted) if main else nullcontext(), distributed_ctx(learn, s.sync_bn):
-        fit(epochs, lr, cbs=writers + guards + list(run.cbs))
+        history = _completed_history(run.history, name, n, len(run.dls.train))
+        return run.save_state(run.files['interrupted'], name, n, learn, history)
+    writers = [run.preview(prefix=name), ckpt, EpochLog(f'{name}_log.csv', append=done > 0)] if main else []
+    guards = [run.color, StopOnNonFinite(name), SkipDoneEpochs(done)]
+    with (note_checkpoint(run.files['model']), save_on_interrupt(interrupted) if main else nullcontext(),
+          distributed_ctx(learn, s.sync_bn)):
+        stage.fit(epochs, stage.lr, cbs=writers + guards + stage.cbs + list(run.cbs))
 
 # %% ../nbs/11_train.ipynb #4c57ab6f
-def _pretrain_stage(run:_Run, G:nn.Module, state:dict=None):
-    "The stage-1 learner, with its optimizer's state when resuming."
+def _pretrain_stage(run:_Run, G:nn.Module, state:dict=None)->_Stage:
+    "Stage 1: its learner, with its optimizer's state when resuming."
     s = run.settings
-    learn = plain_progress(set_precision(pretrain_learner(run.dls, G=G, lr=s.lr_pretrain), s.precision, s.channels_last))
+    learn = pretrain_learner(run.dls, G=G, lr=s.lr_pretrain)
+    plain_progress(set_precision(learn, s.precision, s.channels_last))
     if state and state.get('opt_G'): learn.create_opt(); load_opt_state(learn.opt, state['opt_G'])
-    return learn
+    return _Stage('pretrain', learn, learn.fit_one_cycle, s.lr_pretrain, 'pretrained',
+                  [BatchLosses(run.history['pretrain'])], {})
 
-def _gan_stage(run:_Run, start, state:dict=None):
-    "The stage-2 learner from `start` (the stage-1 file, or a generator), with G's and D's optimizers when resuming."
+def _gan_stage(run:_Run, start, state:dict=None)->_Stage:
+    "Stage 2 from `start` (the stage-1 file, or a generator), with G's and D's optimizers when resuming."
     s = run.settings
     D = None
     if state: D = PatchDiscriminator(); D.load_state_dict(state['D'])
-    learn = gan_learner(run.dls, generator=start, D=D, lambda_l1=s.lambda_l1, gan_mode=s.gan_mode, lr=s.lr_gan, history=run.history['gan'])
+    learn = gan_learner(run.dls, start, D=D, lambda_l1=s.lambda_l1, gan_mode=s.gan_mode, lr=s.lr_gan,
+                        history=run.history['gan'])
     plain_progress(set_precision(learn, s.precision, s.channels_last))
     if state:
         learn.create_opt(); load_opt_state(learn.opt, state['opt_G'])
         learn.conditional_gan.opt_D = pix2pix_adam(list(D.parameters()), lr=s.lr_gan)
         load_opt_state(learn.conditional_gan.opt_D, state['opt_D'])
-    return learn
+    pretrain_epochs = len(run.history['pretrain'].get('valid_l1', []))
+    return _Stage('gan', learn, learn.fit, s.lr_gan, 'generator', [], dict(pretrain_epochs=pretrain_epochs))
 
 # %% ../nbs/11_train.ipynb #d8c27549
 def _start(resume, settings:TrainSettings, overrides:dict)->tuple:
@@ -185,21 +199,23 @@ def train_colorizer(data='coco', # 'coco', a folder of color photos, or a list o
     use_local_gpu(); set_seed(s.seed)
     dls = colorization_dls(data, size=s.size, bs=s.bs, seed=s.seed, n_images=s.n_images, **(dls_kwargs or {}))
     dls.path, files = out, _run_files(out)
-    preview = partial(ColorizationPreview, *fixed_preview(dls, s.n_preview), out=files['samples'], every=s.preview_every, show=show)
+    preview = partial(ColorizationPreview, *fixed_preview(dls, s.n_preview), out=files['samples'],
+                      every=s.preview_every, show=show)
     run = _Run(data, s, files, dls, state['history'] if state else {'pretrain': {}, 'gan': {}},
                TrainingMeanColor(state['meta'].get('mean_ab') if state else None), preview, listify(cbs))
     stage, done = (state['stage'], state['epoch']) if state else ('pretrain', 0)
     G = build_generator(s.arch, size=s.size, pretrained=s.pretrained and state is None)
     if state: G.load_state_dict(state['G'])
     if stage == 'pretrain':
-        if done < s.pretrain_epochs: fit_stage(run, 'pretrain', _pretrain_stage(run, G, state), s.pretrain_epochs, done)
+        if done < s.pretrain_epochs: fit_stage(run, _pretrain_stage(run, G, state), s.pretrain_epochs, done)
         stage, done, state = 'gan', 0, None
     if done < s.gan_epochs:
         start = files['pretrained'] if s.pretrain_epochs > 0 and files['pretrained'].exists() and not state else G
-        fit_stage(run, 'gan', _gan_stage(run, start, state), s.gan_epochs, done)
+        fit_stage(run, _gan_stage(run, start, state), s.gan_epochs, done)
     elif state is None: # no GAN stage: the stage-1 generator is the final one
         save_generator(G, files['generator'], stage='pretrain', epochs=s.pretrain_epochs, mean_ab=run.color.ab)
-    else: warnings.warn(f"{resume} has already done {done} GAN epochs of the {s.gan_epochs} asked for: nothing to train")
+    else: warnings.warn(f"{resume} has already done {done} GAN epochs of the {s.gan_epochs} asked for: "
+                        "nothing to train")
     return files
 
 # %% ../nbs/11_train.ipynb #cfe72ab0
@@ -228,17 +244,17 @@ def compare_pretraining(data, # photos, as for `train_colorizer`
                         pretrain_epochs:int=None, # stage-1 epochs of the pretrained run (default: half)
                         **kwargs # more `train_colorizer` arguments (size, bs, pretrained, ...)
                        )->dict: # {'GAN from scratch': metrics, 'pretrained, then GAN': metrics}
-    "Train GAN-from-scratch and L1-pretrained-then-GAN with the same total epochs, and measure both on the validation set."
+    "Train GAN-from-scratch and L1-pretrained-then-GAN for the same total epochs; measure both on the validation set."
     out, k = Path(out), ifnone(pretrain_epochs, total_epochs // 2)
-    runs = {'GAN from scratch': (0, total_epochs), 'pretrained, then GAN': (k, total_epochs - k)}
+    runs = {'GAN from scratch': ('scratch', 0), 'pretrained, then GAN': ('pretrained', k)}
     results = {}
-    for name, (pre, gan) in runs.items():
-        files = train_colorizer(data, out=out/('scratch' if pre == 0 else 'pretrained'), pretrain_epochs=pre, gan_epochs=gan, **kwargs)
+    for name, (folder, pre) in runs.items():
+        files = train_colorizer(data, out=out/folder, pretrain_epochs=pre, gan_epochs=total_epochs - pre, **kwargs)
         G = load_generator(files['generator'])
-        dls = colorization_dls(data, size=G.size, bs=kwargs.get('bs', 16), seed=kwargs.get('seed', 42), n_images=kwargs.get('n_images'),
-                               **kwargs.get('dls_kwargs', {}))
+        dls = colorization_dls(data, size=G.size, bs=kwargs.get('bs', 16), seed=kwargs.get('seed', 42),
+                               n_images=kwargs.get('n_images'), **kwargs.get('dls_kwargs', {}))
         results[name] = evaluate_colorizer(G, dls.valid)
         L, ab = fixed_preview(dls, kwargs.get('n_preview', 6))
         with torch.no_grad(): fake = G(L)
-        fig = comparison_grid(L, fake, ab, title=name); fig.savefig(out/f"{'scratch' if pre == 0 else 'pretrained'}.png", dpi=80); plt.close(fig)
+        fig = comparison_grid(L, fake, ab, title=name); fig.savefig(out/f"{folder}.png", dpi=80); plt.close(fig)
     return results
