@@ -84,7 +84,8 @@ def test_upload_colorize_download_in_a_real_browser(app, browser, tmp_path):
     page.screenshot(path=str(tmp_path/'page.png'), full_page=True)
     page.close()
     got = Image.open(tmp_path/'downloaded.png')
-    assert got.size == Image.open(photo).size and got.mode == 'RGB'
+    assert got.size == Image.open(photo).size
+    assert got.mode == 'RGB'
 
 def test_upload_over_the_size_limit_is_refused(app, browser, tmp_path):
     big = tmp_path/'big photo.png'                         # a real photo, so that only its size can be the reason it is refused

@@ -61,13 +61,16 @@ def test_colorize_function(battery):
         else:
             with pytest.raises(ImageError) as e: colorize(d/name, G, size=64)
             msg = str(e.value)
-            assert str(d/name) in msg and what in msg and '\n' not in msg, msg
+            assert str(d/name) in msg, msg
+            assert what in msg, msg
+            assert '\n' not in msg, msg
 
 def test_colorize_command(battery, tmp_path):
     d, expected, ckpt = battery
     before = _digests(d)
     r = colornb('colorize', *[d/n for n in expected], '--out', tmp_path/'out', '--checkpoint', ckpt, '--size', '64')
-    assert r.returncode == 1 and 'Traceback' not in r.stderr
+    assert r.returncode == 1
+    assert 'Traceback' not in r.stderr
     errors = [l for l in r.stderr.splitlines() if l.startswith('colornb colorize: ')]
     for name, (kind, what) in expected.items():
         lines = [l for l in errors if str(d/name) in l]
@@ -81,11 +84,15 @@ def test_output_folder_problems(battery, tmp_path):
     d, expected, ckpt = battery
     (tmp_path/'a file').write_text('x')
     r = colornb('colorize', d/'rgba.png', '--out', tmp_path/'a file'/'out', '--checkpoint', ckpt)
-    assert r.returncode == 1 and r.stderr.strip().splitlines()[-1].startswith(f"colornb colorize: error: Cannot write to the output folder {tmp_path/'a file'/'out'}: Not a directory")
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines()[-1].startswith(f"colornb colorize: error: Cannot write to the output folder {tmp_path/'a file'/'out'}: Not a directory")
     before = _digests(d)
     r = colornb('colorize', d, '--out', d, '--checkpoint', ckpt, '--size', '64')   # output folder = input folder
-    assert r.returncode == 1 and all(before[p] == h for p, h in _digests(d).items() if p in before)
-    assert (d/'rgba-colorized.png').exists() and (d/'rgba.png').read_bytes() and hashlib.sha256((d/'rgba.png').read_bytes()).hexdigest() == before[d/'rgba.png']
+    assert r.returncode == 1
+    assert all(before[p] == h for p, h in _digests(d).items() if p in before)
+    assert (d/'rgba-colorized.png').exists()
+    assert (d/'rgba.png').read_bytes()
+    assert hashlib.sha256((d/'rgba.png').read_bytes()).hexdigest() == before[d/'rgba.png']
     for p in set(_digests(d)) - set(before): p.unlink()
 
 def test_read_only_output_folder(battery, tmp_path):
@@ -97,7 +104,9 @@ def test_read_only_output_folder(battery, tmp_path):
         r = subprocess.run(without_root_powers([*COLORNB, 'colorize', d/'rgba.png', d/'cmyk.jpg', '--out', out, '--checkpoint', ckpt, '--size', '64']),
                            capture_output=True, text=True)
         print(r.stderr.strip().splitlines()[-1])
-        assert r.returncode == 1 and 'Traceback' not in r.stderr and r.stdout == ''
+        assert r.returncode == 1
+        assert 'Traceback' not in r.stderr
+        assert r.stdout == ''
         assert r.stderr.strip().splitlines()[-1] == f"colornb colorize: error: {line}"
     # the same through the library: an OSError that a program can catch, raised before any photo is read
     code = ("import sys; from colornb.predict import colorize_files; from colornb.checkpoint import load_generator\n"
@@ -105,16 +114,19 @@ def test_read_only_output_folder(battery, tmp_path):
             "except OSError as e: print(type(e).__name__, e)")
     r = subprocess.run(without_root_powers([sys.executable, '-c', code, d/'rgba.png', ckpt, ro]), capture_output=True, text=True)
     assert r.stdout.strip() == f"WriteError Cannot write to the output folder {ro}: Permission denied", r.stderr
-    assert list(ro.iterdir()) == [] and _digests(d) == before                     # nothing written, no input touched
+    assert list(ro.iterdir()) == []
+    assert _digests(d) == before                     # nothing written, no input touched
 
 def test_train_into_a_read_only_folder_stops_before_training(photo_folder, tmp_path):
     ro = read_only_folder(tmp_path/'read-only')
     r = subprocess.run(without_root_powers([*COLORNB, 'train', '--data', photo_folder, '--out', ro, '--pretrain-epochs', '1', '--gan-epochs', '1', *TINY]),
                        capture_output=True, text=True)
     print(r.stderr.strip().splitlines()[-1])
-    assert r.returncode == 1 and 'Traceback' not in r.stderr
+    assert r.returncode == 1
+    assert 'Traceback' not in r.stderr
     assert r.stderr.strip().splitlines() == [f"colornb train: error: Cannot write to the output folder {ro}: Permission denied"]
-    assert 'epoch' not in r.stdout and list(ro.iterdir()) == []                    # no epoch trained, nothing written
+    assert 'epoch' not in r.stdout
+    assert list(ro.iterdir()) == []                    # no epoch trained, nothing written
 
 def test_data_loader(battery):
     from colornb.data import colorization_dls
@@ -123,7 +135,9 @@ def test_data_loader(battery):
         warnings.simplefilter('always')
         dls = colorization_dls(d, size=32, bs=2, num_workers=0, valid_pct=0.25)
     msgs = [str(x.message) for x in w if 'Left out' in str(x.message)]
-    assert len(msgs) == 1 and 'unreadable' in msgs[0] and 'already grayscale' in msgs[0], msgs
+    assert len(msgs) == 1, msgs
+    assert 'unreadable' in msgs[0], msgs
+    assert 'already grayscale' in msgs[0], msgs
     kept = {Path(f).name for f in list(dls.train_ds.items) + list(dls.valid_ds.items)}
     assert kept == {'one pixel.png', 'strip.png', 'cmyk.jpg', 'palette transparent.png', 'rgba.png', 'animated.gif', 'pages.tif',
                     'rotated.jpg', 'naïve café ☕.png'}, kept
@@ -158,5 +172,6 @@ def test_web_app_opens_no_path_a_user_gives(battery):
         assert at.selectbox[0].options == ['(none)'] + sorted(p.name for p in SAMPLES_PATH.glob('*.jpg'))
         at.file_uploader[0].set_value([(str(real), b'not a photo', 'image/jpeg')]).run()   # named like a real photo on this disk
     finally: del os.environ['COLORNB_CHECKPOINT']
-    assert len(at.exception) == 0 and len(at.download_button) == 0                 # the bytes were read, not the file of that name
+    assert len(at.exception) == 0
+    assert len(at.download_button) == 0                 # the bytes were read, not the file of that name
     assert [e.value.split(':')[0] for e in at.error] == [f'Cannot read {real}']

@@ -20,7 +20,8 @@ def test_quick_run_writes_tables_and_json(tmp_path):
     files = list(tmp_path.glob('*.json'))
     assert len(files) == 1, files
     r = json.loads(files[0].read_text())
-    assert r['quick'] is True and r['seconds'] > 0
+    assert r['quick'] is True
+    assert r['seconds'] > 0
     machine_keys = {'host', 'date', 'cpu', 'cores', 'torch', 'torch_threads', 'avx512_bf16', 'fastai', 'gpu'}
     assert machine_keys <= set(r['machine'])
     assert list(r['sections'])[:4] == ['lab', 'data', 'train', 'infer']
@@ -28,10 +29,13 @@ def test_quick_run_writes_tables_and_json(tmp_path):
         assert s['rows'], name
         for row in s['rows']:
             assert {'name', 'value', 'unit', 'baseline', 'ratio', 'target'} <= set(row), row
-            assert isinstance(row['value'], float) and math.isfinite(row['value']) and row['value'] > 0, row
+            assert isinstance(row['value'], float), row
+            assert math.isfinite(row['value']), row
+            assert row['value'] > 0, row
             if row['target'] is not None: assert isinstance(row['pass'], bool), row
     names = [row['name'] for s in r['sections'].values() for row in s['rows']]
-    assert any('bf16' in n for n in names) and any('previous colorize' in n for n in names)
+    assert any('bf16' in n for n in names)
+    assert any('previous colorize' in n for n in names)
     assert any('plain PyTorch loop' in n for n in names)
     for title in ['## 1. Lab conversion', '## 2. Data loading', '## 3. Training steps', '## 4. Inference',
                   'PASS' if 'PASS' in p.stdout else 'FAIL']:
@@ -39,10 +43,13 @@ def test_quick_run_writes_tables_and_json(tmp_path):
 
 def test_unknown_section_is_a_usage_error(tmp_path):
     p = bench('--only', 'lab,speed', out=tmp_path)
-    assert p.returncode == 2 and 'unknown sections speed' in p.stderr
+    assert p.returncode == 2
+    assert 'unknown sections speed' in p.stderr
     assert not list(tmp_path.glob('*.json'))
 
 def test_isolated_measures_in_a_fresh_process(tmp_path):
     Image.new('RGB', (80, 60), (200, 120, 40)).save(tmp_path/'p.jpg')
     r = harness.isolated(infer_photo, photo=str(tmp_path/'p.jpg'), how='fp32', size=64, repeats=0)
-    assert r['size'] == [80, 60] and r['best_s'] > 0 and r['peak_rss_mb'] >= r['rss_before_mb'] > 0
+    assert r['size'] == [80, 60]
+    assert r['best_s'] > 0
+    assert r['peak_rss_mb'] >= r['rss_before_mb'] > 0

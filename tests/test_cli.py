@@ -7,17 +7,27 @@ def test_train_writes_every_file(trained):
     data, out, r = trained
     for name in ['generator_pretrained.pt', 'model.pt', 'generator.pt', 'losses.png', 'pretrain_log.csv', 'gan_log.csv']: assert (out/name).is_file(), name
     samples = sorted(p.name for p in (out/'samples').glob('*.png'))
-    assert 'pretrain_epoch001_end.png' in samples and 'gan_epoch001_end.png' in samples and 'gan_epoch001_batch000001.png' in samples
+    assert 'pretrain_epoch001_end.png' in samples
+    assert 'gan_epoch001_end.png' in samples
+    assert 'gan_epoch001_batch000001.png' in samples
     for pt in out.glob('*.pt'): torch.load(pt, weights_only=True)
-    assert str(out.resolve()) in r.stdout and 'generator.pt' in r.stdout
+    assert str(out.resolve()) in r.stdout
+    assert 'generator.pt' in r.stdout
 
 def test_checkpoints_record_what_they_hold(trained):
     _, out, _ = trained
     pre, model, gen = (torch.load(out/f, weights_only=True) for f in ('generator_pretrained.pt', 'model.pt', 'generator.pt'))
-    assert pre['meta']['stage'] == 'pretrain' and pre['meta']['epochs'] == 1 and pre['meta']['arch'] == 'resnet18' and pre['meta']['size'] == 64
-    assert model['stage'] == 'gan' and model['epoch'] == 1 and set(model) >= {'G', 'D', 'opt_G', 'opt_D', 'history', 'config', 'meta'}
-    assert len(model['history']['pretrain']['l1']) == 2 and len(model['history']['gan']['d_real']) == 2   # 8 training photos, batch 4
-    assert gen['meta']['valid_l1'] > 0 and gen['meta']['lab_norm'] == {'L_scale': 50.0, 'L_shift': -1.0, 'ab_scale': 110.0}
+    assert pre['meta']['stage'] == 'pretrain'
+    assert pre['meta']['epochs'] == 1
+    assert pre['meta']['arch'] == 'resnet18'
+    assert pre['meta']['size'] == 64
+    assert model['stage'] == 'gan'
+    assert model['epoch'] == 1
+    assert set(model) >= {'G', 'D', 'opt_G', 'opt_D', 'history', 'config', 'meta'}
+    assert len(model['history']['pretrain']['l1']) == 2
+    assert len(model['history']['gan']['d_real']) == 2   # 8 training photos, batch 4
+    assert gen['meta']['valid_l1'] > 0
+    assert gen['meta']['lab_norm'] == {'L_scale': 50.0, 'L_shift': -1.0, 'ab_scale': 110.0}
 
 def test_nan_loss_stops_with_the_step_and_no_checkpoint(trained, tmp_path):
     data, _, _ = trained
@@ -25,25 +35,31 @@ def test_nan_loss_stops_with_the_step_and_no_checkpoint(trained, tmp_path):
     assert r.returncode == 1
     last = r.stderr.strip().splitlines()[-1]
     assert last.startswith('colornb train: error: pretrain loss became nan at epoch 1, batch 2 (step 2)'), last
-    assert 'no checkpoint had been written yet' in last and 'Traceback' not in r.stderr
+    assert 'no checkpoint had been written yet' in last
+    assert 'Traceback' not in r.stderr
     assert not list(tmp_path.glob('*.pt'))
 
 def test_bad_input_is_one_line(tmp_path):
     r = colornb('train', '--data', tmp_path/'missing', *TINY)
-    assert r.returncode == 1 and r.stderr.strip().splitlines()[-1] == f"colornb train: error: Image source {tmp_path/'missing'} does not exist"
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines()[-1] == f"colornb train: error: Image source {tmp_path/'missing'} does not exist"
     (tmp_path/'not_a_model.pt').write_bytes(b'garbage')
     r = colornb('train', '--data', tmp_path, '--resume', tmp_path/'not_a_model.pt', *TINY)
-    assert r.returncode == 1 and 'not_a_model.pt' in r.stderr and 'Traceback' not in r.stderr
+    assert r.returncode == 1
+    assert 'not_a_model.pt' in r.stderr
+    assert 'Traceback' not in r.stderr
 
 def test_every_subcommand_has_help(capsys):
     r = colornb('--help')                                                  # the command, as a process
-    assert r.returncode == 0 and 'usage: colornb' in r.stdout
+    assert r.returncode == 0
+    assert 'usage: colornb' in r.stdout
     from colornb.cli import main
     helps = {}
     for sub in ('train', 'colorize', 'evaluate', 'demo', 'app'):          # each subcommand's help, in this process
         with pytest.raises(SystemExit) as e: main([sub, '--help'])
         helps[sub] = capsys.readouterr().out
-        assert e.value.code == 0 and f'usage: colornb {sub}' in helps[sub], sub
+        assert e.value.code == 0, sub
+        assert f'usage: colornb {sub}' in helps[sub], sub
     assert '--train-data' in helps['evaluate']
 
 def test_colorize_keeps_a_12_megapixel_photo_whole(trained, tmp_path):
@@ -56,7 +72,8 @@ def test_colorize_keeps_a_12_megapixel_photo_whole(trained, tmp_path):
     r = colornb('colorize', tmp_path/'old photo.jpg', '--out', tmp_path/'out', '--checkpoint', run/'generator.pt')
     assert r.returncode == 0, r.stderr
     out = Image.open(tmp_path/'out'/'old photo.png')
-    assert out.size == (4000, 3000) and out.mode == 'RGB'
+    assert out.size == (4000, 3000)
+    assert out.mode == 'RGB'
     a = np.asarray(out.reduce(8)).astype(int)
     assert (a.max(-1) - a.min(-1)).mean() > 1   # colour that was not in the grayscale input
     # in bfloat16: the same picture within a few levels
@@ -71,7 +88,9 @@ def test_colorize_a_mixed_folder_with_the_last_trained_generator(trained, tmp_pa
     import shutil
     data, run, _ = trained
     r = colornb('colorize', data/'0.jpg', '--out', tmp_path/'out', home=tmp_path/'empty-home')
-    assert r.returncode == 1 and 'no trained generator found' in r.stderr and 'colornb demo' in r.stderr
+    assert r.returncode == 1
+    assert 'no trained generator found' in r.stderr
+    assert 'colornb demo' in r.stderr
     (tmp_path/'home'/'train').mkdir(parents=True)
     shutil.copy(run/'generator.pt', tmp_path/'home'/'train'/'generator.pt')
     data = tmp_path/'mixed'; data.mkdir()
@@ -83,8 +102,11 @@ def test_colorize_a_mixed_folder_with_the_last_trained_generator(trained, tmp_pa
     assert r.returncode == 1
     assert sorted(p.name for p in (tmp_path/'out').iterdir()) == ['also good.png', 'good.png']
     errors = [l for l in r.stderr.splitlines() if l.startswith('colornb colorize: Cannot read')]
-    assert len(errors) == 2 and any('broken.jpg' in l for l in errors) and any('truncated.png' in l for l in errors)
-    assert 'Colorized 2 of 4 images' in r.stderr and 'Traceback' not in r.stderr
+    assert len(errors) == 2
+    assert any('broken.jpg' in l for l in errors)
+    assert any('truncated.png' in l for l in errors)
+    assert 'Colorized 2 of 4 images' in r.stderr
+    assert 'Traceback' not in r.stderr
 
 def test_usage_errors_exit_2(tmp_path, capsys):
     assert colornb('colorize', tmp_path).returncode == 2                  # no --out: the command, as a process
@@ -98,8 +120,10 @@ def test_demo_writes_its_results_and_says_where(tmp_path):
     r = colornb('demo', '--out', tmp_path/'demo', '--size', '48', '--pretrain-epochs', '1', '--gan-epochs', '1')
     assert r.returncode == 0, r.stderr
     for name in ['comparison.png', 'metrics.md', 'metrics.csv', 'train/generator.pt', 'train/losses.png']: assert (tmp_path/'demo'/name).exists(), name
-    assert len(list((tmp_path/'demo'/'before_after').glob('*.png'))) == 4 and len(list((tmp_path/'demo'/'colorized').glob('*.png'))) == 4
-    assert str((tmp_path/'demo').resolve()) in r.stdout and '| mean | colornb |' in r.stdout
+    assert len(list((tmp_path/'demo'/'before_after').glob('*.png'))) == 4
+    assert len(list((tmp_path/'demo'/'colorized').glob('*.png'))) == 4
+    assert str((tmp_path/'demo').resolve()) in r.stdout
+    assert '| mean | colornb |' in r.stdout
 
 def test_stage_one_alone_then_stage_two_elsewhere(trained, tmp_path):
     data, _, _ = trained
@@ -110,4 +134,5 @@ def test_stage_one_alone_then_stage_two_elsewhere(trained, tmp_path):
     r = colornb('train', '--data', data, '--pretrain-epochs', '1', '--gan-epochs', '1', '--out', tmp_path/'b', '--resume', tmp_path/'a'/'model.pt', *TINY)
     assert r.returncode == 0, r.stderr
     model = torch.load(tmp_path/'b'/'model.pt', weights_only=True)
-    assert (model['stage'], model['epoch']) == ('gan', 1) and len(model['history']['pretrain']['l1']) == 2
+    assert (model['stage'], model['epoch']) == ('gan', 1)
+    assert len(model['history']['pretrain']['l1']) == 2

@@ -56,7 +56,8 @@ def test_two_processes_train_like_one(tmp_path):
         assert torch.equal(w0, w1), f"{net}: the ranks' weights differ"
         moved, off = (w0 - flat(init, keys)).norm(), (w0 - wref).norm()
         print(f"{net}: |DDP - one process| / |training update| = {off / moved:.2e}; largest element difference {(w0 - wref).abs().max():.1e}")
-        assert moved > 0.1 and off / moved < 0.02
+        assert moved > 0.1
+        assert off / moved < 0.02
         # Adam's first steps move each weight by about ±lr whatever the gradient's size, so a weight whose gradient is
         # float noise can go either way: 6 steps at lr 1e-3 bound any single difference
         assert (w0 - wref).abs().max() < 6 * 2 * 1e-3
@@ -73,7 +74,8 @@ def test_colornb_train_under_torchrun(tmp_path):
     for log in ('pretrain_log.csv', 'gan_log.csv'): assert len((out/log).read_text().splitlines()) == 2 # header + one epoch, written once
     state = torch.load(out/'model.pt', weights_only=True)
     assert (state['stage'], state['epoch']) == ('gan', 1)
-    assert not any(k.startswith('module.') for k in state['G']) and not any(k.startswith('module.') for k in state['D'])
+    assert not any(k.startswith('module.') for k in state['G'])
+    assert not any(k.startswith('module.') for k in state['D'])
     # the mean colour is recorded under torchrun too (each rank's sum over its share, all-reduced), near that of the whole photos
     from colornb.data import mean_color
     assert torch.load(out/'generator.pt', weights_only=True)['meta']['mean_ab'] == state['meta']['mean_ab']

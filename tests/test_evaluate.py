@@ -28,7 +28,8 @@ def test_evaluate_writes_the_table_and_its_files(photo_folder, generator, tmp_pa
     assert sum(l.startswith(f"colornb evaluate: Skipped {photo_folder/'broken.jpg'}: ") for l in r.stderr.splitlines()) == 1
     assert any('mean colour of the evaluated photos' in l for l in r.stderr.splitlines())
     table = [l for l in r.stdout.splitlines() if l.startswith('| ')]
-    assert table[0].startswith('| method | psnr ↑ | ssim ↑ | ab_error ↓ | ab_auc ↑') and [l.split(' | ')[0] for l in table[1:]] == ['| model', '| gray', '| mean-color']
+    assert table[0].startswith('| method | psnr ↑ | ssim ↑ | ab_error ↓ | ab_auc ↑')
+    assert [l.split(' | ')[0] for l in table[1:]] == ['| model', '| gray', '| mean-color']
     if importlib.util.find_spec('torchmetrics') and importlib.util.find_spec('torch_fidelity'): # the dev extra installs both
         hub = torch_home/'hub'/'checkpoints'
         assert f'FID skipped: FID Inception weights not found at {hub}/weights-inception-2015-12-05-6726825d.pth; colornb does not download them (no network use), put the file there' in r.stdout.splitlines()
@@ -38,12 +39,18 @@ def test_evaluate_writes_the_table_and_its_files(photo_folder, generator, tmp_pa
         assert 'LPIPS skipped: torchmetrics not installed (pip install "colornb[metrics]")' in r.stdout.splitlines()
     js = json.loads((tmp_path/'eval'/'metrics.json').read_text())
     assert set(js) >= {'checkpoint', 'data', 'size', 'max_side', 'summary', 'rows', 'skipped_metrics', 'skipped_photos', 'n_photos', 'mean_ab', 'mean_ab_source'}
-    assert js['n_photos'] == 4 and js['size'] == 64 and len(js['rows']) == 12 and len(js['skipped_photos']) == 1
-    assert list(js['summary']) == ['model', 'gray', 'mean-color'] and all(set(v) >= METRICS for v in js['summary'].values())
+    assert js['n_photos'] == 4
+    assert js['size'] == 64
+    assert len(js['rows']) == 12
+    assert len(js['skipped_photos']) == 1
+    assert list(js['summary']) == ['model', 'gray', 'mean-color']
+    assert all(set(v) >= METRICS for v in js['summary'].values())
     assert js['summary']['gray']['colorfulness'] < 0.5 < js['summary']['gray']['delta_colorfulness']
     assert {row['photo'] for row in js['rows']} == {'a.jpg', 'b.png', 'c.webp', 'sub/d.jpg'}
     rows = list(csv.DictReader(open(tmp_path/'eval'/'metrics.csv')))
-    assert len(rows) == 15 and rows[-1]['photo'] == 'all photos' and rows[-1]['method'] == 'mean-color'
+    assert len(rows) == 15
+    assert rows[-1]['photo'] == 'all photos'
+    assert rows[-1]['method'] == 'mean-color'
     assert (tmp_path/'eval'/'best_worst.png').stat().st_size > 1000
 
 # `colornb evaluate` twice in one process: first with both packages hidden, then torch-fidelity alone, so that
@@ -70,7 +77,8 @@ def test_metrics_say_when_their_package_is_missing(photo_folder, generator, tmp_
     assert len(runs) == len(cases), r.stdout
     for (hidden, fid, lpips), out in zip(cases, runs):
         lines = out.splitlines()
-        assert lines[0] == hidden and lines[-1] == '== exit status: 0', out
+        assert lines[0] == hidden, out
+        assert lines[-1] == '== exit status: 0', out
         assert f'FID skipped: {fid} not installed (pip install "colornb[metrics]")' in lines, out
         lpips_line = f'LPIPS skipped: {lpips} not installed (pip install "colornb[metrics]")'
         assert (lpips_line in lines) == (lpips is not None), out
@@ -83,15 +91,20 @@ def test_the_mean_color_comes_from_the_checkpoint(trained, tmp_path):
         assert r.returncode == 0, r.stderr
         mean_ab = torch.load(run/ckpt, weights_only=True)['meta']['mean_ab']
         js = json.loads((tmp_path/ckpt/'metrics.json').read_text())
-        assert js['mean_ab_source'] == 'checkpoint metadata' and js['mean_ab'] == [round(v, 4) for v in mean_ab]
-        assert 'mean colour of the evaluated photos' not in r.stderr and '(source: checkpoint metadata)' in r.stdout
+        assert js['mean_ab_source'] == 'checkpoint metadata'
+        assert js['mean_ab'] == [round(v, 4) for v in mean_ab]
+        assert 'mean colour of the evaluated photos' not in r.stderr
+        assert '(source: checkpoint metadata)' in r.stdout
 
 def test_missing_folder_and_missing_model_are_one_line(generator, tmp_path):
     r = colornb('evaluate', '--data', tmp_path/'missing', '--checkpoint', generator)
-    assert r.returncode == 1 and r.stderr.strip().splitlines()[-1] == f"colornb evaluate: error: Image source {tmp_path/'missing'} does not exist"
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines()[-1] == f"colornb evaluate: error: Image source {tmp_path/'missing'} does not exist"
     color_photo(tmp_path/'one.jpg')
     r = colornb('evaluate', '--data', tmp_path, home=tmp_path/'home')
-    assert r.returncode == 1 and r.stderr.startswith('colornb evaluate: error: no trained generator found') and 'Traceback' not in r.stderr
+    assert r.returncode == 1
+    assert r.stderr.startswith('colornb evaluate: error: no trained generator found')
+    assert 'Traceback' not in r.stderr
 
 def test_fid_and_lpips_with_stand_in_weights(tmp_path, monkeypatch):
     "The torchmetrics path, where torchmetrics is installed: random weights placed in a temporary torch hub cache, as the real ones would be."
@@ -110,8 +123,10 @@ def test_fid_and_lpips_with_stand_in_weights(tmp_path, monkeypatch):
         with mock.patch.object(fi.FeatureExtractorInceptionV3, 'load_state_dict', lambda self, sd: None), \
              mock.patch.object(fi, 'load_state_dict_from_url', lambda *a, **k: None):
             torch.save(fi.FeatureExtractorInceptionV3('inception-v3-compat', ['2048']).state_dict(), metric_weights('fid'))
-        assert skip_reason('fid') is None and skip_reason('lpips') is None
+        assert skip_reason('fid') is None
+        assert skip_reason('lpips') is None
         for i in range(3): color_photo(tmp_path/f'{i}.png', seed=i)
         res = evaluate_folder(tmp_path, build_generator(size=64, pretrained=False), size=64, rank_by='lpips', progress=False)
-        assert res['skipped_metrics'] == {} and all({'fid', 'lpips'} <= set(s) for s in res['summary'].values())
+        assert res['skipped_metrics'] == {}
+        assert all({'fid', 'lpips'} <= set(s) for s in res['summary'].values())
     finally: torch.hub.set_dir(hub)

@@ -31,13 +31,15 @@ def test_sigkill_mid_epoch_loses_no_completed_epoch(trained, tmp_path):
     time.sleep(0.5)                                   # into the next epoch
     proc.send_signal(signal.SIGKILL); proc.wait(30)
     saved = torch.load(run/'model.pt', weights_only=True)   # whole and loadable
-    assert saved['stage'] == 'gan' and saved['epoch'] >= 2
+    assert saved['stage'] == 'gan'
+    assert saved['epoch'] >= 2
     assert len(saved['history']['gan']['g_l1']) == 2 * saved['epoch']
     r = subprocess.run([*COLORNB, 'train', '--data', str(data), '--pretrain-epochs', '1', '--gan-epochs', '3',
                         '--out', str(run), '--resume', str(run/'model.pt'), *TINY], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     final = torch.load(run/'model.pt', weights_only=True)
-    assert final['epoch'] == 3 and len(final['history']['gan']['g_l1']) == 2 * 3   # every epoch exactly once
+    assert final['epoch'] == 3
+    assert len(final['history']['gan']['g_l1']) == 2 * 3   # every epoch exactly once
     assert not list(run.glob('.*.tmp'))                                              # no temporary file left behind
 
 def test_ctrl_c_saves_the_training_state(trained, tmp_path):
@@ -51,10 +53,12 @@ def test_ctrl_c_saves_the_training_state(trained, tmp_path):
     err = proc.stderr.read().strip().splitlines()[-1]
     assert err == f"colornb train: interrupted; the training state was saved to {run/'interrupted.pt'} (continue with --resume {run/'interrupted.pt'})"
     state = torch.load(run/'interrupted.pt', weights_only=True)
-    assert state['stage'] == 'gan' and state['epoch'] >= 1
+    assert state['stage'] == 'gan'
+    assert state['epoch'] >= 1
     assert torch.load(run/'model.pt', weights_only=True)['epoch'] <= state['epoch']
     assert len(state['history']['gan']['g_l1']) == 2 * state['epoch']                 # losses of completed epochs only
-    assert (run/'generator.pt').exists() and not (run/'generator_pretrained.pt').exists()  # no stage 1, no stage-1 file
+    assert (run/'generator.pt').exists()
+    assert not (run/'generator_pretrained.pt').exists()  # no stage 1, no stage-1 file
 
 def test_ctrl_c_during_a_save_waits_for_the_file(tmp_path):
     from colornb.checkpoint import save_pt, deferred_ctrl_c
@@ -64,7 +68,8 @@ def test_ctrl_c_during_a_save_waits_for_the_file(tmp_path):
             os.kill(os.getpid(), signal.SIGINT)
             save_pt({'format': 'test', 'x': torch.zeros(1000)}, tmp_path/'a.pt')
             done.append(True)
-    assert done and torch.load(tmp_path/'a.pt', weights_only=True)['format'] == 'test'
+    assert done
+    assert torch.load(tmp_path/'a.pt', weights_only=True)['format'] == 'test'
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler      # the usual handler is back
 
 FULL_DISK = '''
@@ -87,9 +92,13 @@ def test_full_disk_during_training_keeps_the_previous_checkpoint(trained, tmp_pa
     r = subprocess.run([sys.executable, '-c', FULL_DISK, 'train', '--data', str(data), '--pretrain-epochs', '2', '--gan-epochs', '0', '--out', str(run), *TINY],
                        capture_output=True, text=True)
     print(r.stderr.strip().splitlines()[-1])
-    assert r.returncode == 1 and 'Traceback' not in r.stderr and 'Exception occured' not in r.stderr
+    assert r.returncode == 1
+    assert 'Traceback' not in r.stderr
+    assert 'Exception occured' not in r.stderr
     assert r.stderr.strip().splitlines()[-1] == (f"colornb train: error: Cannot write {run/'model.pt'}: No space left on device; "
                                                  "the previous file, if any, is unchanged")
     state = torch.load(run/'model.pt', weights_only=True)                           # whole, and still the end of epoch 1
-    assert (state['stage'], state['epoch']) == ('pretrain', 1) and len(state['history']['pretrain']['valid_l1']) == 1
-    assert not list(run.glob('.*.tmp')) and not (run/'interrupted.pt').exists()      # no temporary file left behind
+    assert (state['stage'], state['epoch']) == ('pretrain', 1)
+    assert len(state['history']['pretrain']['valid_l1']) == 1
+    assert not list(run.glob('.*.tmp'))
+    assert not (run/'interrupted.pt').exists()      # no temporary file left behind

@@ -36,7 +36,8 @@ def test_every_notebook_installs_colornb_in_colab_and_has_a_colab_link():
     for nb in sorted((REPO/'nbs').glob('[0-9][0-9]_*.ipynb')):
         cells = json.loads(nb.read_text())['cells']
         first_code = next(''.join(c['source']) for c in cells if c['cell_type'] == 'code')
-        assert "if 'google.colab' in sys.modules:" in first_code and 'git+https://github.com/colornb/colornb' in first_code, nb.name
+        assert "if 'google.colab' in sys.modules:" in first_code, nb.name
+        assert 'git+https://github.com/colornb/colornb' in first_code, nb.name
         assert f'https://colab.research.google.com/github/colornb/colornb/blob/main/nbs/{nb.name}' in readme, nb.name
     # the cell does nothing outside Colab, and installs colornb inside it
     code, calls = first_code.replace("subprocess.run(", "fake_run("), []

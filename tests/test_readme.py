@@ -10,7 +10,8 @@ def test_readme_is_what_the_index_notebook_gives():
 
 def test_the_notebook_is_the_one_nbdev_names():
     nbdev = tomllib.loads((REPO/'pyproject.toml').read_text())['tool']['nbdev']
-    assert make_readme.INDEX_NB == REPO/nbdev['nbs_path']/nbdev['readme_nb'] and make_readme.INDEX_NB.exists()
+    assert make_readme.INDEX_NB == REPO/nbdev['nbs_path']/nbdev['readme_nb']
+    assert make_readme.INDEX_NB.exists()
 
 def test_readme_keeps_the_two_commands():
     blocks = re.findall(r'```bash\n(.*?)\n```', (REPO/'README.md').read_text(), flags=re.S)
@@ -22,7 +23,8 @@ def test_readme_python_examples_are_cells_that_nbdev_test_runs():
     readme = (REPO/'README.md').read_text()
     cells = make_readme.read_nb(make_readme.INDEX_NB).cells
     cells = [c for c in cells if c.cell_type == 'code' and make_readme.shown(c)]
-    assert cells and len(re.findall(r'^```python$', readme, flags=re.M)) == len(cells)
+    assert cells
+    assert len(re.findall(r'^```python$', readme, flags=re.M)) == len(cells)
     for c in cells: assert not ({'eval', 'slow', 'skip'} & set(c.directives)), c.source
 
 def notebook(path, *cells):
@@ -51,12 +53,16 @@ def test_rendering_rules(tmp_path):
             in out)
     assert 'echo [not](a/link)' in out
     assert '```python\nshown_not_run()\n```\n\n```python\nx = 1  # a comment\n```\n' in out
-    assert 'assert False' not in out and 'secret' not in out and '#|' not in out and '```python\n\n```' not in out
+    assert 'assert False' not in out
+    assert 'secret' not in out
+    assert '#|' not in out
+    assert '```python\n\n```' not in out
 
 def test_check_reports_a_stale_readme(tmp_path):
     nb = notebook(tmp_path/'index.ipynb', ('markdown', '# new'))
     readme = tmp_path/'README.md'
     readme.write_text('# old\n')
-    assert '-# old' in make_readme.stale_diff(nb, readme) and '+# new' in make_readme.stale_diff(nb, readme)
+    assert '-# old' in make_readme.stale_diff(nb, readme)
+    assert '+# new' in make_readme.stale_diff(nb, readme)
     readme.write_text(make_readme.render(nb, readme))
     assert make_readme.stale_diff(nb, readme) == ''
