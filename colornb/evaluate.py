@@ -18,7 +18,7 @@ from fastprogress.fastprogress import progress_bar
 from .lab import rgb_to_lab, lab_to_rgb, LAB_NORM
 from .images import open_image, ImageError, image_tensor
 from .data import find_photos, photo_status, mean_color
-from .checkpoint import load_generator, writable_folder
+from .checkpoint import generator_module, writable_folder
 from .metrics import image_metrics, SetMetrics, skip_reason
 from .predict import colorize
 from .visualize import to_pil
@@ -27,16 +27,19 @@ from .visualize import to_pil
 def constant_color(rgb:Tensor, # photos, RGB in [0,1], (B,3,H,W)
                     ab=(0., 0.) # the colour (a, b) for every pixel, in Lab units
                    )->Tensor: # RGB in [0,1], (B,3,H,W)
-    "The photos' own lightness with one colour everywhere: (0, 0) is the gray baseline, the training set's mean ab the mean-colour one."
+    "The photos' lightness with one colour everywhere: (0, 0) is the gray baseline, the training mean the mean-colour."
     lab = rgb_to_lab(rgb.float())
     lab[:, 1:] = torch.as_tensor(ab, dtype=lab.dtype, device=lab.device).view(1, 2, 1, 1)
     return lab_to_rgb(lab)
 
 # %% ../nbs/13_evaluate.ipynb #c09ab66b
 METHODS = ('model', 'gray', 'mean-color')
-COLUMNS = ('psnr', 'ssim', 'ab_error', 'ab_auc', 'colorfulness', 'original_colorfulness', 'delta_colorfulness', 'lpips', 'fid')
-HIGHER_IS_BETTER = dict(psnr=True, ssim=True, ab_error=False, ab_auc=True, delta_colorfulness=False, lpips=False, fid=False)
+COLUMNS = ('psnr', 'ssim', 'ab_error', 'ab_auc', 'colorfulness', 'original_colorfulness', 'delta_colorfulness',
+           'lpips', 'fid')
+HIGHER_IS_BETTER = dict(psnr=True, ssim=True, ab_error=False, ab_auc=True, delta_colorfulness=False, lpips=False,
+                        fid=False)
 
+# %% ../nbs/13_evaluate.ipynb #4a9ee99d
 def _skipped(f, why:str, stacklevel:int)->tuple:
     "(file, reason) for a photo left out, reported in a one-line warning that names it and says why."
     reason = f"Skipped {f}: {why.removeprefix(f'Cannot read {f}: ')}"
@@ -50,28 +53,32 @@ def _read_error(f, status:str)->str:
     return status.removeprefix('unreadable: ')
 
 def _usable_photos(files:list)->tuple:
-    "The colour photos among `files` that `photo_status` can read (from a small draft), and (file, reason) for the others."
+    "The colour photos among `files` that `photo_status` can read (from a small draft); (file, reason) for the rest."
     good, skipped = [], []
     for f in files:
         status = photo_status(f)
-        if status == 'color': good.append(f)
-        else: skipped.append(_skipped(f, 'it is grayscale, with no colour to compare with' if status == 'grayscale' else _read_error(f, status), stacklevel=4))
+        if status == 'color': good.append(f); continue
+        why = 'it is grayscale, with no colour to compare with' if status == 'grayscale' else _read_error(f, status)
+        skipped.append(_skipped(f, why, stacklevel=4))
     return good, skipped
 
 def _no_photo_error(where, skipped:list)->ValueError:
     "The error for a folder or list in which no photo could be evaluated."
     return ValueError(f"No usable colour photo in {where}: {len(skipped)} file{'s' * (len(skipped) != 1)}, all skipped")
 
+# %% ../nbs/13_evaluate.ipynb #b20189fc
 def _reference(f, max_side:int)->Image.Image:
     "The photo the methods are compared with: `f` upright in RGB, scaled down to `max_side` if larger."
     im = open_image(f)
     if max_side and max(im.size) > max_side: im.thumbnail((max_side, max_side), Image.LANCZOS)
     return im
 
-def _outputs(im:Image.Image, G, size:int, mean_ab:Tensor)->dict:
+def _outputs(im:Image.Image, G, size:int, mean_ab:Tensor)->tuple:
     "Each method's RGB result for the photo `im`, as (1,3,H,W) tensors, and the original."
     original = image_tensor(im)
-    return dict(model=image_tensor(colorize(im, G, size=size)), gray=constant_color(original), **{'mean-color': constant_color(original, mean_ab)}), original
+    outs = {'model': image_tensor(colorize(im, G, size=size)), 'gray': constant_color(original),
+            'mean-color': constant_color(original, mean_ab)}
+    return outs, original
 
 # %% ../nbs/13_evaluate.ipynb #77951f4f
 def _fmt(v)->str: return '' if v is None else f'{v:.4f}' if abs(v) < 1 else f'{v:.2f}'
@@ -93,10 +100,11 @@ def _keep_extremes(shown:list, # (score, photo name, thumbnails) of the photos k
                    n:int, # photos kept at each end
                    higher_is_better:bool
                   )->list: # best first, at most n best and n worst
-    "Add `item` to the ranked photos and keep only the `n` best and `n` worst, so that a large set needs no more memory."
+    "Add `item` to the ranked photos and keep only the `n` best and `n` worst: a large set needs no more memory."
     ranked = sorted(shown + [item], key=lambda x: x[0], reverse=higher_is_better)
     return ranked if len(ranked) <= 2 * n else ranked[:n] + ranked[-n:]
 
+# %% ../nbs/13_evaluate.ipynb #3d230450
 def _thumbnails(outs:dict, original:Tensor, side:int=192)->list:
     "Small PIL copies of the gray, colorized and original photo, for best_worst.png."
     ims = [to_pil(x[0]) for x in (outs['gray'], outs['model'], original)]
@@ -117,52 +125,64 @@ def _best_worst(shown:list, rank_by:str, n:int):
     fig.tight_layout()
     return fig
 
-def _write_csv(path:Path, rows:list):
-    "One CSV line per row, in the order of `COLUMNS`."
-    with open(path, 'w', newline='') as f:
-        w = csv.DictWriter(f, fieldnames=['photo', 'method', *COLUMNS], extrasaction='ignore')
-        w.writeheader(); w.writerows({k: (f'{v:.6g}' if isinstance(v, float) else v) for k, v in r.items()} for r in rows)
-
 # %% ../nbs/13_evaluate.ipynb #e980639e
 def _check_ranking(rank_by:str, n_show:int, out):
     "A `ValueError` for a ranking metric that cannot rank photos, or for no photos to show."
     if rank_by not in HIGHER_IS_BETTER or rank_by == 'fid':
-        raise ValueError(f"Cannot rank photos by {rank_by!r}: choose one of {', '.join(c for c in HIGHER_IS_BETTER if c != 'fid')}")
-    if rank_by == 'lpips' and skip_reason('lpips'): raise ValueError(f"Cannot rank photos by lpips: {skip_reason('lpips')}")
+        rankable = ', '.join(c for c in HIGHER_IS_BETTER if c != 'fid')
+        raise ValueError(f"Cannot rank photos by {rank_by!r}: choose one of {rankable}")
+    if rank_by == 'lpips' and skip_reason('lpips'):
+        raise ValueError(f"Cannot rank photos by lpips: {skip_reason('lpips')}")
     if out is not None and n_show < 1: raise ValueError(f"n_show must be at least 1, got {n_show}")
 
+# %% ../nbs/13_evaluate.ipynb #48e076e4
 def _baseline_color(G, mean_ab, train_data, photos:list)->tuple:
-    "The mean-color baseline's (a, b) and where it comes from: given, the checkpoint, the training photos or the evaluated ones."
+    "The mean-color baseline's (a, b) and its source: given, the checkpoint, the training photos or the evaluated ones."
     meta = getattr(G, 'meta', {}) or {}
     if mean_ab is not None: source = 'given'
     elif meta.get('mean_ab') is not None: mean_ab, source = meta['mean_ab'], 'checkpoint metadata'
     elif train_data is not None: mean_ab, source = mean_color(train_data), f'training photos {train_data}'
     else:
         mean_ab, source = mean_color(photos, check_photos=False), 'the evaluated photos (training photos unknown)'
-        warnings.warn("The mean-colour baseline uses the mean colour of the evaluated photos, since the training photos are unknown "
-                      "(pass train_data, --train-data on the command line, for the training set's)", stacklevel=4)
+        warnings.warn("The mean-colour baseline uses the mean colour of the evaluated photos, since the training "
+                      "photos are unknown (pass train_data, --train-data on the command line, for the training set's)",
+                      stacklevel=4)
     return torch.as_tensor(mean_ab, dtype=torch.float32), source
 
 # %% ../nbs/13_evaluate.ipynb #cce81acf
+def _photo_name(f, data)->str:
+    "How results name the photo `f`: its path relative to the folder evaluated, else as given."
+    return str(Path(f).relative_to(data)) if isinstance(data, (str, Path)) and Path(data).is_dir() else str(f)
+
 def _measure(photos:list, data, G, size:int, mean_ab, max_side:int, ranking:tuple, progress:bool, skipped:list)->tuple:
-    "Per-photo rows of every method, the set metrics, and the best and worst photos by `ranking` (metric, n, or None)."
+    "Per-photo rows of every method, the set metrics, and the best and worst photos by `ranking` ((metric, n) or None)."
     sets, rows, shown = {m: SetMetrics() for m in METHODS}, [], []
     for f in progress_bar(photos, leave=False) if progress and len(photos) > 1 else photos:
         try: im = _reference(f, max_side)
         except ImageError as e: skipped.append(_skipped(f, str(e), stacklevel=4)); continue
         outs, original = _outputs(im, G, size, mean_ab)
-        name = str(Path(f).relative_to(data)) if isinstance(data, (str, Path)) and Path(data).is_dir() else str(f)
-        per_method = {m: {**image_metrics(outs[m], original), **sets[m].update(outs[m], original)} for m in METHODS}
+        name = _photo_name(f, data)
+        per_method = {m: {**image_metrics(outs[m], original), **sets[m].update(outs[m], original)}
+                      for m in METHODS}
         rows += [dict(photo=name, method=m, **{k: v.item() for k, v in vals.items()}) for m, vals in per_method.items()]
         if ranking:
             item = (per_method['model'][ranking[0]].item(), name, _thumbnails(outs, original))
             shown = _keep_extremes(shown, item, ranking[1], HIGHER_IS_BETTER[ranking[0]])
     return rows, sets, shown
 
+# %% ../nbs/13_evaluate.ipynb #3f802f3b
+def _write_csv(path:Path, rows:list):
+    "One CSV line per row, in the order of `COLUMNS`."
+    with open(path, 'w', newline='') as f:
+        w = csv.DictWriter(f, fieldnames=['photo', 'method', *COLUMNS], extrasaction='ignore')
+        w.writeheader()
+        w.writerows({k: (f'{v:.6g}' if isinstance(v, float) else v) for k, v in r.items()} for r in rows)
+
 def _write_results(out:Path, res:dict, settings:dict, shown:list, rank_by:str, n_show:int)->dict:
     "Write metrics.json, metrics.csv and best_worst.png into `out`; the files written."
     files = dict(json=out/'metrics.json', csv=out/'metrics.csv', best_worst=out/'best_worst.png')
-    files['json'].write_text(json.dumps(dict(settings, **{k: v for k, v in res.items() if k != 'files'}), indent=1) + '\n')
+    everything = dict(settings, **{k: v for k, v in res.items() if k != 'files'})
+    files['json'].write_text(json.dumps(everything, indent=1) + '\n')
     summary = res['summary']
     _write_csv(files['csv'], res['rows'] + [dict(photo='all photos', method=m, **summary[m]) for m in METHODS])
     fig = _best_worst(shown, rank_by, n_show)
@@ -171,37 +191,47 @@ def _write_results(out:Path, res:dict, settings:dict, shown:list, rank_by:str, n
     return files
 
 # %% ../nbs/13_evaluate.ipynb #38614d55
+def _summary(rows:list, sets:dict)->dict:
+    "method → metric → value: each per-photo metric averaged over the photos, and the set metrics (FID)."
+    summary = {m: {c: float(np.mean([r[c] for r in rows if r['method'] == m])) for c in COLUMNS if c in rows[0]}
+               for m in METHODS}
+    for m in METHODS: summary[m].update(sets[m].compute())
+    return summary
+
+def _settings(data, generator, **kwargs)->dict:
+    "The evaluation's settings as `metrics.json` records them."
+    checkpoint = type(generator).__name__ if isinstance(generator, torch.nn.Module) else str(generator)
+    data = str(data) if isinstance(data, (str, Path)) else f'{len(data)} files'
+    return dict(checkpoint=checkpoint, data=data, **kwargs)
+
+# %% ../nbs/13_evaluate.ipynb #3b4144fe
 @torch.inference_mode()
 def evaluate_folder(data, # color photos: a folder (searched recursively), a list of files, or 'coco'
                     generator, # a generator module, or its .pt (or a model.pt)
                     size:int=256, # render size the model colorizes at
-                    out:Path=None, # folder for metrics.json, metrics.csv and best_worst.png (nothing written if None)
+                    out:Path=None, # folder for metrics.json, metrics.csv and best_worst.png (None: no files)
                     train_data=None, # the training photos, for the mean-colour baseline (see above)
                     mean_ab=None, # or that baseline's colour (a, b) itself
-                    max_side:int=512, # photos larger than this are scaled down first (None: compare at full resolution)
+                    max_side:int=512, # larger photos are scaled down to this first (None: compare at full size)
                     rank_by:str='ab_auc', # the metric best_worst.png ranks photos by
                     n_show:int=3, # best and worst photos shown
                     progress:bool=True # show a progress bar
-                   )->dict: # summary, per-photo rows, skipped metrics and photos, mean colour and its source, files written
-    "Colorize the grayscale version of every photo in `data`, compare with the original, next to the gray and mean-colour baselines."
+                   )->dict: # summary, rows, skipped metrics and photos, mean colour and its source, files written
+    "Colorize the grayscale version of every photo in `data` and compare with the original, beside two baselines."
     _check_ranking(rank_by, n_show, out)
     photos, skipped_photos = _usable_photos(find_photos(data))
     where = data if isinstance(data, (str, Path)) else f'the {len(photos) + len(skipped_photos)} files given'
     if not photos: raise _no_photo_error(where, skipped_photos)
-    G = generator if isinstance(generator, torch.nn.Module) else load_generator(generator)
-    if out is not None: out = writable_folder(out) # before the work, so that a folder that cannot be written fails at once
+    G = generator_module(generator)
+    if out is not None: out = writable_folder(out) # before the work: a folder that cannot be written fails at once
     mean_ab, source = _baseline_color(G, mean_ab, train_data, photos)
-    rows, sets, shown = _measure(photos, data, G, size, mean_ab, max_side, (rank_by, n_show) if out is not None else None, progress,
-                                 skipped_photos)
+    ranking = (rank_by, n_show) if out is not None else None
+    rows, sets, shown = _measure(photos, data, G, size, mean_ab, max_side, ranking, progress, skipped_photos)
     if not rows: raise _no_photo_error(where, skipped_photos)
-    summary = {m: {c: float(np.mean([r[c] for r in rows if r['method'] == m])) for c in COLUMNS if c in rows[0]} for m in METHODS}
-    for m in METHODS: summary[m].update(sets[m].compute())
-    res = dict(summary=summary, rows=rows, skipped_metrics={k: v for k, v in sets['model'].skipped.items() if v},
-               skipped_photos=skipped_photos, n_photos=len(rows) // len(METHODS),
+    res = dict(summary=_summary(rows, sets), rows=rows, n_photos=len(rows) // len(METHODS),
+               skipped_photos=skipped_photos, skipped_metrics={k: v for k, v in sets['model'].skipped.items() if v},
                mean_ab=[round(v, 4) for v in mean_ab.tolist()], mean_ab_source=source, files={})
     if out is not None:
-        settings = dict(checkpoint=str(generator) if not isinstance(generator, torch.nn.Module) else type(generator).__name__,
-                        data=str(data) if isinstance(data, (str, Path)) else f'{len(data)} files', size=size, max_side=max_side,
-                        rank_by=rank_by)
+        settings = _settings(data, generator, size=size, max_side=max_side, rank_by=rank_by)
         res['files'] = _write_results(out, res, settings, shown, rank_by, n_show)
     return res
