@@ -32,6 +32,7 @@ def _to_8bit(a:np.ndarray)->np.ndarray:
     elif a.size and a.max() > 255: a = a / 257          # 16-bit
     return np.clip(a, 0, 255).round().astype(np.uint8)
 
+# %% ../nbs/01_images.ipynb #ed402648
 def _rgb(im:Image.Image)->Image.Image:
     "8-bit RGB version of `im`, transparency composited over white."
     if im.mode in ('I', 'I;16', 'I;16B', 'I;16L', 'I;16N', 'F'): im = Image.fromarray(_to_8bit(np.asarray(im)))
@@ -42,32 +43,45 @@ def _rgb(im:Image.Image)->Image.Image:
         return Image.alpha_composite(bg, rgba).convert('RGB')
     return im.convert('RGB')
 
-def open_image(src, # a path, a PIL image, bytes, a binary file object, or an array (H,W), (H,W,1), (H,W,3) or (H,W,4)
+# %% ../nbs/01_images.ipynb #b6014369
+def _array_image(a:np.ndarray)->Image.Image:
+    "An array (H,W), (H,W,1), (H,W,3) or (H,W,4) of any numeric type as an 8-bit RGB image."
+    src = a
+    if a.ndim == 3 and a.shape[-1] == 1: a = a[..., 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[-1] not in (3, 4)):
+        raise ImageError(f"Cannot use an array of shape {src.shape} as an image")
+    return _rgb(Image.fromarray(_to_8bit(a)))
+
+def _open_lazily(src, name:str)->tuple:
+    "(PIL image, not decoded yet; its name for errors) for a path, bytes or a binary file object."
+    if isinstance(src, (bytes, bytearray)): src = io.BytesIO(src)
+    if hasattr(src, 'read'): name = name or getattr(src, 'name', '<upload>')
+    else:
+        src = Path(src); name = name or str(src)
+        if not src.exists(): raise ImageError(f"Cannot read {name}: no such file")
+        if src.is_dir(): raise ImageError(f"Cannot read {name}: it is a folder, not an image")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('error', Image.DecompressionBombWarning)
+            return Image.open(src), name
+    except UnidentifiedImageError:
+        raise ImageError(f"Cannot read {name}: not an image file, or a format PIL cannot read") from None
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise ImageError(f"Cannot read {name}: too many pixels") from None
+    except OSError as e: raise ImageError(f"Cannot read {name}: {e.strerror or e}") from None
+
+# %% ../nbs/01_images.ipynb #f45e4918
+def open_image(src, # a path, a PIL image, bytes, a binary file object, or an array (H,W), (H,W,1), (H,W,3), (H,W,4)
                max_pixels:int=MAX_PIXELS, # refuse larger images (decompression bombs, memory)
                name:str=None # what to call it in errors (default: its path or file name)
               )->Image.Image: # 8-bit RGB, upright
     "Open any image as upright 8-bit RGB, or raise `ImageError` naming it and the cause."
-    if isinstance(src, np.ndarray):
-        a = src[..., 0] if src.ndim == 3 and src.shape[-1] == 1 else src
-        if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[-1] not in (3, 4)): raise ImageError(f"Cannot use an array of shape {src.shape} as an image")
-        return _rgb(Image.fromarray(_to_8bit(a)))
-    if isinstance(src, Image.Image): name, im = name or getattr(src, 'filename', '') or '<image>', src
-    else:
-        if isinstance(src, (bytes, bytearray)): src = io.BytesIO(src)
-        if hasattr(src, 'read'): name = name or getattr(src, 'name', '<upload>')
-        else:
-            src = Path(src); name = name or str(src)
-            if not src.exists(): raise ImageError(f"Cannot read {name}: no such file")
-            if src.is_dir(): raise ImageError(f"Cannot read {name}: it is a folder, not an image")
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter('error', Image.DecompressionBombWarning)
-                im = Image.open(src)
-        except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
-            raise ImageError(f"Cannot read {name}: {'not an image file, or a format PIL cannot read' if isinstance(e, UnidentifiedImageError) else 'too many pixels'}") from None
-        except OSError as e: raise ImageError(f"Cannot read {name}: {e.strerror or e}") from None
+    if isinstance(src, np.ndarray): return _array_image(src)
+    if isinstance(src, Image.Image): im, name = src, name or getattr(src, 'filename', '') or '<image>'
+    else: im, name = _open_lazily(src, name)
     if im.width * im.height > max_pixels:
-        raise ImageError(f"Cannot read {name}: {im.width}×{im.height} is {im.width * im.height / 1e6:.0f} megapixels, more than the limit of {max_pixels / 1e6:.0f}")
+        raise ImageError(f"Cannot read {name}: {im.width}×{im.height} is {im.width * im.height / 1e6:.0f} megapixels, "
+                         f"more than the limit of {max_pixels / 1e6:.0f}")
     try:
         if getattr(im, 'n_frames', 1) > 1: im.seek(0)
         im = ImageOps.exif_transpose(im)
