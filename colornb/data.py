@@ -31,9 +31,11 @@ COCO_SUBSET = 10_000 # photos of the reference recipe: 8,000 for training and 2,
 def _coco_root()->Path:
     "Download (once) and return fastai's COCO sample, or say clearly why it could not be had."
     try: return untar_data(URLs.COCO_SAMPLE)/'train_sample'
-    except Exception as e: raise RuntimeError(f"Could not download the COCO sample from {URLs.COCO_SAMPLE} ({type(e).__name__}: {e}); "
-                                              "pass a folder of your own photos instead") from None
+    except Exception as e:
+        raise RuntimeError(f"Could not download the COCO sample from {URLs.COCO_SAMPLE} ({type(e).__name__}: {e}); "
+                           "pass a folder of your own photos instead") from None
 
+# %% ../nbs/02_data.ipynb #0596ed50
 def find_photos(source, # 'coco', a folder (searched recursively), or a list of image files
                 n_images:int=None, # keep a seeded random subset of this many (default: all, or 10,000 for 'coco')
                 seed:int=42 # seed of the subset
@@ -46,7 +48,10 @@ def find_photos(source, # 'coco', a folder (searched recursively), or a list of 
         path = Path(source)
         if not path.exists(): raise FileNotFoundError(f"Image source {path} does not exist")
         files = [path] if path.is_file() else get_image_files(path)
-        if not files: raise FileNotFoundError(f"No image files in {path} (searched recursively for {', '.join(sorted(['.jpg', '.png', '.webp', '.tif', '.bmp', '.gif']))} and other image types)")
+        if not files:
+            kinds = ', '.join(sorted(['.jpg', '.png', '.webp', '.tif', '.bmp', '.gif']))
+            raise FileNotFoundError(f"No image files in {path} "
+                                    f"(searched recursively for {kinds} and other image types)")
     files = sorted(files)
     if n_images is not None and n_images < len(files): files = sorted(random.Random(seed).sample(files, n_images))
     return files
@@ -81,10 +86,14 @@ def keep_color_photos(files:list, # image files
     bad = [f for f, s in zip(files, status) if s.startswith('unreadable')]
     gray = [f for f, s in zip(files, status) if s == 'grayscale']
     where = source if source is not None else (Path(files[0]).parent if files else '')
-    if not keep: raise ValueError(f"No usable colour photo in {where}: {len(files)} file{'s' * (len(files) != 1)}, {len(bad)} unreadable, {len(gray)} already grayscale")
+    if not keep:
+        raise ValueError(f"No usable colour photo in {where}: {len(files)} file{'s' * (len(files) != 1)}, "
+                         f"{len(bad)} unreadable, {len(gray)} already grayscale")
     if bad or gray:
-        parts = ([f"{len(bad)} unreadable ({_few(bad)})"] if bad else []) + ([f"{len(gray)} already grayscale ({_few(gray)})"] if gray else [])
-        warnings.warn(f"Left out {len(bad) + len(gray)} of {len(files)} files in {where}: " + '; '.join(parts), stacklevel=2)
+        parts = [f"{len(bad)} unreadable ({_few(bad)})"] if bad else []
+        if gray: parts.append(f"{len(gray)} already grayscale ({_few(gray)})")
+        warnings.warn(f"Left out {len(bad) + len(gray)} of {len(files)} files in {where}: " + '; '.join(parts),
+                      stacklevel=2)
     return keep
 
 # %% ../nbs/02_data.ipynb #37f5a3b5
@@ -103,7 +112,8 @@ def _splitter(source, valid_pct:float, seed:int):
     "Use an ImageNet-style train/val(id) tree's own split when there is one, else a seeded random split."
     root = Path(source) if isinstance(source, (str, Path)) and str(source).lower() != 'coco' else None
     valid_dir = next((d for d in ('val', 'valid') if root and (root/d).is_dir()), None)
-    if valid_dir and (root/'train').is_dir(): return FuncSplitter(lambda f: Path(f).relative_to(root).parts[0] == valid_dir)
+    if valid_dir and (root/'train').is_dir():
+        return FuncSplitter(lambda f: Path(f).relative_to(root).parts[0] == valid_dir)
     return RandomSplitter(valid_pct, seed=seed)
 
 def colorization_dls(source, # 'coco', a folder of colour photos (recursive), an ImageNet-style tree, or a list of files
@@ -118,16 +128,16 @@ def colorization_dls(source, # 'coco', a folder of colour photos (recursive), an
     "fastai `DataLoaders` of (L, ab) batches, (B,1,size,size) and (B,2,size,size), normalised."
     files = find_photos(source, n_images=n_images, seed=seed)
     if check_photos: files = keep_color_photos(files, source=source if isinstance(source, (str, Path)) else None)
-    dblock = DataBlock(blocks=TransformBlock(type_tfms=PILImage.create), # ImageBlock without IntToFloatTensor: batches stay uint8
-                       splitter=_splitter(source, valid_pct, seed),
-                       item_tfms=[Resize(size, method=ResizeMethod.Crop, resamples=(Image.BICUBIC, Image.NEAREST)), FlipItem(0.5)],
-                       batch_tfms=RGBToLab())
+    resize = Resize(size, method=ResizeMethod.Crop, resamples=(Image.BICUBIC, Image.NEAREST))
+    # the blocks are an ImageBlock without IntToFloatTensor: batches stay uint8
+    dblock = DataBlock(blocks=TransformBlock(type_tfms=PILImage.create), splitter=_splitter(source, valid_pct, seed),
+                       item_tfms=[resize, FlipItem(0.5)], batch_tfms=RGBToLab())
     return dblock.dataloaders(files, bs=bs, **kwargs)
 
 # %% ../nbs/02_data.ipynb #4bcd2c93
 def mean_color(source, # photos (a folder, a list of files, 'coco'), or an iterable of normalised (L, ab) batches
                 size:int=128, # photos are scaled down to at most this side first
-                check_photos:bool=True # leave out unreadable and gray photos first (False: they are known to be colour photos)
+                check_photos:bool=True # leave out unreadable and gray photos first (False: known to be colour photos)
                )->Tensor: # (2,) mean (a, b) in Lab units
     "The average colour (a, b) of a set of photos, each photo weighted equally: the mean-colour baseline's colour."
     if isinstance(source, (str, Path, list, tuple)):
@@ -141,9 +151,9 @@ def mean_color(source, # photos (a folder, a list of files, 'coco'), or an itera
     return total.float() / n
 
 def _small_mean_ab(f, size:int)->Tensor:
-    "The mean (a, b) of the photo `f`, read at reduced size: PIL's `draft` decodes a JPEG at the smallest scale that keeps `size` pixels."
+    "The mean (a, b) of the photo `f`, read at reduced size."
     with Image.open(f) as im:
-        im.draft('RGB', (size, size))
+        im.draft('RGB', (size, size)) # a JPEG is decoded at the smallest scale that keeps `size` pixels
         im = open_image(im, name=str(f))
     im.thumbnail((size, size), Image.BICUBIC)
     return rgb_to_lab(image_tensor(im))[0, 1:].mean((1, 2))

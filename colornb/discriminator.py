@@ -45,7 +45,8 @@ class PatchDiscriminator(nn.Sequential):
                  n_down:int=3 # down stages after the first
                 ):
         layers = [patch_block(in_ch, n_filters, norm=False)]
-        layers += [patch_block(n_filters * 2**i, n_filters * 2**(i+1), stride=1 if i == n_down - 1 else 2) for i in range(n_down)]
+        layers += [patch_block(n_filters * 2**i, n_filters * 2**(i+1), stride=1 if i == n_down - 1 else 2)
+                   for i in range(n_down)]
         layers += [patch_block(n_filters * 2**n_down, 1, stride=1, norm=False, act=False)]
         super().__init__(*layers)
         init_pix2pix(self)
@@ -59,7 +60,8 @@ class PatchDiscriminator(nn.Sequential):
 
     def forward(self, x):
         if x.shape[-1] < self.min_size or x.shape[-2] < self.min_size:
-            raise ValueError(f"PatchDiscriminator needs images of at least {self.min_size}×{self.min_size} px, got {x.shape[-2]}×{x.shape[-1]}")
+            raise ValueError(f"PatchDiscriminator needs images of at least {self.min_size}×{self.min_size} px, "
+                             f"got {x.shape[-2]}×{x.shape[-1]}")
         return super().forward(x)
 
 # %% ../nbs/04_discriminator.ipynb #7fe56bc4

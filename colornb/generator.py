@@ -21,13 +21,15 @@ def resnet_body(arch:str='resnet18', # 'resnet18' or 'resnet34'
                 n_in:int=1 # input channels: 1 for L
                )->nn.Sequential: # the ResNet without its pooling and classifier head
     "A torchvision ResNet body for `n_in` input channels, ImageNet-pretrained when asked."
-    if arch not in GENERATOR_BODIES: raise ValueError(f"Unknown generator arch {arch!r}: choose one of {', '.join(GENERATOR_BODIES)}")
+    if arch not in GENERATOR_BODIES:
+        raise ValueError(f"Unknown generator arch {arch!r}: choose one of {', '.join(GENERATOR_BODIES)}")
     make, weights = GENERATOR_BODIES[arch]
     try: model = make(weights=weights if pretrained else None)
     except Exception as e:
         cache = Path(torch.hub.get_dir())/'checkpoints'/Path(weights.url).name
-        raise RuntimeError(f"Could not load the ImageNet weights of {arch} from {weights.url} ({type(e).__name__}: {e}); "
-                           f"put the file at {cache}, or use pretrained=False (--no-pretrained on the command line)") from None
+        raise RuntimeError(f"Could not load the ImageNet weights of {arch} from {weights.url} "
+                           f"({type(e).__name__}: {e}); put the file at {cache}, "
+                           "or use pretrained=False (--no-pretrained on the command line)") from None
     return create_body(model, n_in=n_in, pretrained=pretrained, cut=-2)
 
 # %% ../nbs/03_generator.ipynb #3db8dd45

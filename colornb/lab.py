@@ -18,7 +18,6 @@ XYZ_FROM_RGB = torch.tensor([[0.412453, 0.357580, 0.180423],
                              [0.019334, 0.119193, 0.950227]])
 RGB_FROM_XYZ = torch.linalg.inv(XYZ_FROM_RGB)
 D65_WHITE = torch.tensor([0.95047, 1., 1.08883])
-_EPS, _KAPPA = 0.008856, 7.787 # CIE thresholds for the cube root, as in scikit-image
 
 # %% ../nbs/00_lab.ipynb #16a80227
 def srgb_to_linear(rgb:Tensor # gamma-encoded sRGB in [0,1]
@@ -33,9 +32,7 @@ def linear_to_srgb(lin:Tensor # linear-light RGB
     return torch.where(lin > 0.0031308, 1.055 * lin.clamp(min=0.0031308) ** (1 / 2.4) - 0.055, lin * 12.92)
 
 # %% ../nbs/00_lab.ipynb #0a5ae5d5
-def _channel_matmul(m:Tensor, x:Tensor)->Tensor:
-    "Multiply the 3×3 matrix `m` into the channel dimension (-3) of `x`."
-    return torch.einsum('ij,...jhw->...ihw', m.to(x), x)
+_EPS, _KAPPA = 0.008856, 7.787 # CIE thresholds for the cube root, as in scikit-image
 
 def _lab_f(t:Tensor)->Tensor:
     "The CIE Lab companding function: a cube root with a linear toe."
@@ -46,9 +43,8 @@ def _lab_f_inv(f:Tensor)->Tensor:
     return torch.where(f ** 3 > _EPS, f ** 3, (f - 16 / 116) / _KAPPA)
 
 # %% ../nbs/00_lab.ipynb #7e0059b9
-_SRGB_LUT = srgb_to_linear(torch.arange(256, dtype=torch.float64) / 255).float() # linear light of every 8-bit sRGB value
-_XYZN_FROM_RGB = (XYZ_FROM_RGB.double() / D65_WHITE.double()[:, None]).tolist() # RGB → XYZ relative to the white, as Python numbers
-
+# linear light of every 8-bit sRGB value
+_SRGB_LUT = srgb_to_linear(torch.arange(256, dtype=torch.float64) / 255).float()
 _SRGB_LUTS = {} # the table on each device it was needed on: copying it there for every batch would stall the GPU
 
 def _srgb_lut(device:torch.device)->Tensor:
@@ -56,6 +52,10 @@ def _srgb_lut(device:torch.device)->Tensor:
     if device.type == 'cpu': return _SRGB_LUT
     if device not in _SRGB_LUTS: _SRGB_LUTS[device] = _SRGB_LUT.to(device)
     return _SRGB_LUTS[device]
+
+# %% ../nbs/00_lab.ipynb #f0db5316
+# RGB → XYZ relative to the white, as Python numbers
+_XYZN_FROM_RGB = (XYZ_FROM_RGB.double() / D65_WHITE.double()[:, None]).tolist()
 
 def _rgb_to_lab(rgb:Tensor # sRGB, (...,3,H,W): uint8 in 0–255 or floats in [0,1]
                )->Tensor: # float32 CIE Lab
@@ -66,35 +66,42 @@ def _rgb_to_lab(rgb:Tensor # sRGB, (...,3,H,W): uint8 in 0–255 or floats in [0
     return torch.stack([116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)], dim=-3)
 
 # %% ../nbs/00_lab.ipynb #327e4d7b
-FUSE_MIN_NUMEL = 2**20 # fuse CPU inputs with at least this many values; below it eager takes a few ms, less than compiling
-_fused_rgb_to_lab = None # torch.compile(_rgb_to_lab), made on first use; False once compiling has failed
+# fuse CPU inputs with at least this many values; below it eager takes a few ms, less than compiling
+FUSE_MIN_NUMEL = 2**20
 
 def _should_fuse(rgb:Tensor)->bool:
     "Whether the automatic choice compiles the conversion of `rgb`."
-    return (rgb.device.type == 'cpu' and rgb.numel() >= FUSE_MIN_NUMEL and not (rgb.requires_grad and torch.is_grad_enabled())
+    return (rgb.device.type == 'cpu' and rgb.numel() >= FUSE_MIN_NUMEL
+            and not (rgb.requires_grad and torch.is_grad_enabled())
             and os.environ.get('COLORNB_FUSE', '1') != '0')
+
+# %% ../nbs/00_lab.ipynb #2b195292
+_fused_rgb_to_lab = None # torch.compile(_rgb_to_lab), made on first use; False once compiling has failed
 
 def _fused(rgb:Tensor)->Tensor:
     "`_rgb_to_lab` compiled by torch.compile, or eager (with one warning) where compiling fails."
     global _fused_rgb_to_lab
     if _fused_rgb_to_lab is None: _fused_rgb_to_lab = torch.compile(_rgb_to_lab, dynamic=True)
     if _fused_rgb_to_lab is not False:
-        quiet = logging.getLogger('torch.utils.cpp_extension') # its CUDA_HOME notice on machines without CUDA is noise here
+        # the C++ extension logger: its CUDA_HOME notice on machines without CUDA is noise here
+        quiet = logging.getLogger('torch.utils.cpp_extension')
         level = quiet.level; quiet.setLevel(logging.ERROR)
         try: return _fused_rgb_to_lab(rgb)
         except Exception as e:
             _fused_rgb_to_lab = False
             why = (str(e).strip().splitlines() or [''])[0][:300]
-            warnings.warn(f"colornb: torch.compile could not fuse the Lab conversion, so it runs eagerly (slower on the CPU): {type(e).__name__}: {why}", stacklevel=3)
+            warnings.warn(f"colornb: torch.compile could not fuse the Lab conversion, so it runs eagerly "
+                          f"(slower on the CPU): {type(e).__name__}: {why}", stacklevel=3)
         finally: quiet.setLevel(level)
     return _rgb_to_lab(rgb)
 
 # %% ../nbs/00_lab.ipynb #cfbb30a6
-def rgb_to_lab(rgb:Tensor, # sRGB, (...,3,H,W): a batch (B,3,H,W) or one image (3,H,W); uint8 in 0–255 or floats in [0,1]
-               fuse:bool=None # compile into one fused loop; None: on the CPU for inputs of `FUSE_MIN_NUMEL` values or more
-              )->Tensor: # CIE Lab (D65), L in [0,100], a and b roughly in [-128,127]; float32 for uint8 input, else the input's dtype
+def rgb_to_lab(rgb:Tensor, # sRGB, (...,3,H,W): one image (3,H,W) or a batch; uint8 in 0–255 or floats in [0,1]
+               fuse:bool=None # compile into one fused loop; None: for CPU inputs of `FUSE_MIN_NUMEL` values or more
+              )->Tensor: # CIE Lab (D65), L in [0,100], a and b about ±128; float32 for uint8, else the input's dtype
     "Convert sRGB to CIE Lab on the tensor's own device; half-precision inputs are computed in float32."
-    if rgb.ndim < 3 or rgb.shape[-3] != 3: raise ValueError(f"rgb_to_lab expects (...,3,H,W) tensors, got shape {tuple(rgb.shape)}")
+    if rgb.ndim < 3 or rgb.shape[-3] != 3:
+        raise ValueError(f"rgb_to_lab expects (...,3,H,W) tensors, got shape {tuple(rgb.shape)}")
     if not (rgb.dtype == torch.uint8 or rgb.is_floating_point()):
         raise ValueError(f"rgb_to_lab expects uint8 (0–255) or floating-point (0–1) tensors, got {rgb.dtype}")
     x = rgb.as_subclass(Tensor) # fastai's TensorImage and friends would stop torch.compile
@@ -102,10 +109,15 @@ def rgb_to_lab(rgb:Tensor, # sRGB, (...,3,H,W): a batch (B,3,H,W) or one image (
     return lab.to(rgb.dtype) if rgb.is_floating_point() else lab
 
 # %% ../nbs/00_lab.ipynb #43d1209a
+def _channel_matmul(m:Tensor, x:Tensor)->Tensor:
+    "Multiply the 3×3 matrix `m` into the channel dimension (-3) of `x`."
+    return torch.einsum('ij,...jhw->...ihw', m.to(x), x)
+
 def lab_to_rgb(lab:Tensor # CIE Lab (D65), shape (...,3,H,W)
               )->Tensor: # sRGB clipped to [0,1], same shape and dtype
     "Convert CIE Lab to sRGB, clipping out-of-gamut colours into [0,1]."
-    if lab.ndim < 3 or lab.shape[-3] != 3: raise ValueError(f"lab_to_rgb expects (...,3,H,W) tensors, got shape {tuple(lab.shape)}")
+    if lab.ndim < 3 or lab.shape[-3] != 3:
+        raise ValueError(f"lab_to_rgb expects (...,3,H,W) tensors, got shape {tuple(lab.shape)}")
     L, a, b = lab.float().unbind(-3)
     fy = (L + 16) / 116
     f = torch.stack([fy + a / 500, fy, (fy - b / 200).clamp(min=0)], dim=-3)

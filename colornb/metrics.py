@@ -38,7 +38,8 @@ def ssim(pred:Tensor, # RGB in [0,1], (B,3,H,W)
     x, y = pred.to(dtype), target.to(dtype)
     w = _gaussian_window(sigma).to(x)
     B, C, H, W = x.shape
-    if H < len(w) or W < len(w): raise ValueError(f"ssim needs images of at least {len(w)}×{len(w)} pixels, got {H}×{W}")
+    if H < len(w) or W < len(w):
+        raise ValueError(f"ssim needs images of at least {len(w)}×{len(w)} pixels, got {H}×{W}")
     blur = lambda t: F.conv2d(F.conv2d(t.reshape(B * C, 1, H, W), w.view(1, 1, 1, -1)), w.view(1, 1, -1, 1))
     mx, my = blur(x), blur(y)
     vx, vy, cov = blur(x * x) - mx * mx, blur(y * y) - my * my, blur(x * y) - mx * my
@@ -86,13 +87,15 @@ def image_metrics(pred:Tensor, # colorized RGB in [0,1], (B,3,H,W)
     "PSNR, SSIM, mean ab error, AuC, colourfulness of both and ΔCF, per image."
     err = ab_error(pred, target)
     cf, cf_real = colorfulness(pred), colorfulness(target)
-    return dict(psnr=psnr(pred, target).clamp(max=PSNR_CAP), ssim=ssim(pred, target), ab_error=err.flatten(1).mean(1), ab_auc=ab_auc(err),
-                colorfulness=cf, original_colorfulness=cf_real, delta_colorfulness=(cf - cf_real).abs())
+    return dict(psnr=psnr(pred, target).clamp(max=PSNR_CAP), ssim=ssim(pred, target), ab_error=err.flatten(1).mean(1),
+                ab_auc=ab_auc(err), colorfulness=cf, original_colorfulness=cf_real,
+                delta_colorfulness=(cf - cf_real).abs())
 
 # %% ../nbs/07_metrics.ipynb #f4a32618
 FID_WEIGHTS = 'weights-inception-2015-12-05-6726825d.pth' # torch-fidelity's Inception-v3 for FID
 LPIPS_NET = 'alex' # LPIPS on AlexNet features
 
+# %% ../nbs/07_metrics.ipynb #fa4b57b9
 def metric_weights(metric:str # 'fid' or 'lpips'
                   )->Path: # where the network's weights must be
     "The file in the torch hub cache that FID or LPIPS loads its network from."
@@ -107,21 +110,26 @@ def skip_reason(metric:str # 'fid' or 'lpips'
                )->str: # None when the metric can be computed here
     "Why FID or LPIPS cannot be computed on this machine, in one line, or None."
     if metric not in ('fid', 'lpips'): raise ValueError(f"Unknown metric {metric!r}: choose 'fid' or 'lpips'")
-    for module, package in [('torchmetrics', 'torchmetrics')] + ([('torch_fidelity', 'torch-fidelity')] if metric == 'fid' else []):
-        if importlib.util.find_spec(module) is None: return f"{package} not installed (pip install \"colornb[metrics]\")"
+    needs = [('torchmetrics', 'torchmetrics')] + ([('torch_fidelity', 'torch-fidelity')] if metric == 'fid' else [])
+    for module, package in needs:
+        if importlib.util.find_spec(module) is None:
+            return f"{package} not installed (pip install \"colornb[metrics]\")"
     path, what = metric_weights(metric), 'FID Inception' if metric == 'fid' else 'LPIPS AlexNet'
-    if not path.is_file(): return f"{what} weights not found at {path}; colornb does not download them (no network use), put the file there"
+    if not path.is_file():
+        return (f"{what} weights not found at {path}; "
+                "colornb does not download them (no network use), put the file there")
     return None
 
 # %% ../nbs/07_metrics.ipynb #b676f284
 class SetMetrics:
-    "FID and LPIPS of one method's outputs against the originals, through torchmetrics; each skipped with its reason when unavailable."
+    "FID and LPIPS of one method's outputs against the originals; each skipped, with its reason, when unavailable."
     def __init__(self, device='cpu'):
         self.skipped = {m: skip_reason(m) for m in ('fid', 'lpips')}
         self.fid = self.lpips = None
         if not self.skipped['fid']:
             from torchmetrics.image.fid import FrechetInceptionDistance
-            self.fid = FrechetInceptionDistance(feature=2048, feature_extractor_weights_path=str(metric_weights('fid'))).to(device)
+            weights = str(metric_weights('fid'))
+            self.fid = FrechetInceptionDistance(feature=2048, feature_extractor_weights_path=weights).to(device)
         if not self.skipped['lpips']:
             from torchmetrics.image.lpip import LearnedPerceptualImagePatchSimilarity
             self.lpips = LearnedPerceptualImagePatchSimilarity(net_type=LPIPS_NET, normalize=True).to(device)
@@ -133,7 +141,9 @@ class SetMetrics:
             self.fid.update(to_u8(target), real=True); self.fid.update(to_u8(pred), real=False)
         if self.lpips is None: return {}
         dev = self.lpips.device
-        return dict(lpips=torch.stack([self.lpips.net(p[None].to(dev), q[None].to(dev), normalize=True).flatten()[0] for p, q in zip(pred, target)]).cpu())
+        scores = [self.lpips.net(p[None].to(dev), q[None].to(dev), normalize=True).flatten()[0]
+                  for p, q in zip(pred, target)]
+        return dict(lpips=torch.stack(scores).cpu())
 
     def compute(self)->dict:
         "FID over everything added (None, with a reason in `skipped`, when it could not be computed)."

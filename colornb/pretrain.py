@@ -25,4 +25,5 @@ def pretrain_learner(dls, # `DataLoaders` of (L, ab), from `colorization_dls`
                     )->Learner:
     "A fastai `Learner` that trains the generator with L1 loss alone."
     if G is None: G = build_generator(arch, size=dls.one_batch()[0].shape[-1], pretrained=pretrained)
-    return Learner(dls, G, loss_func=nn.L1Loss(), opt_func=partial(Adam, sqr_mom=0.999, eps=1e-8, wd=0.), lr=lr, cbs=cbs)
+    return Learner(dls, G, loss_func=nn.L1Loss(), opt_func=partial(Adam, sqr_mom=0.999, eps=1e-8, wd=0.),
+                   lr=lr, cbs=cbs)

@@ -22,7 +22,8 @@ from .generator import plain_module
 def to_pil(rgb:torch.Tensor # one RGB image (3,H,W) in [0,1]
           )->Image.Image:
     "An 8-bit PIL image of an RGB tensor."
-    return Image.fromarray((rgb.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8))
+    hwc = rgb.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+    return Image.fromarray((hwc * 255).round().astype(np.uint8))
 
 # %% ../nbs/06_visualize.ipynb #19f236ea
 def comparison_grid(L:torch.Tensor, # normalised lightness (B,1,H,W)
@@ -35,11 +36,13 @@ def comparison_grid(L:torch.Tensor, # normalised lightness (B,1,H,W)
     "A grid of grayscale input | generated | real, one column per photo."
     n = min(max_n, len(L))
     gray, fake = gray_and_color(L[:n], fake_ab[:n])
-    rows = [('input', gray), ('generated', fake)] + ([('real', gray_and_color(L[:n], real_ab[:n])[1])] if real_ab is not None else [])
+    rows = [('input', gray), ('generated', fake)]
+    if real_ab is not None: rows.append(('real', gray_and_color(L[:n], real_ab[:n])[1]))
     fig, axs = plt.subplots(len(rows), n, figsize=(size * n, size * len(rows)), squeeze=False)
     for r, (name, imgs) in enumerate(rows):
         for c in range(n):
-            axs[r, c].imshow(imgs[c].detach().float().permute(1, 2, 0).cpu().numpy()); axs[r, c].set_xticks([]); axs[r, c].set_yticks([])
+            ax = axs[r, c]
+            ax.imshow(imgs[c].detach().float().permute(1, 2, 0).cpu().numpy()); ax.set_xticks([]); ax.set_yticks([])
         axs[r, 0].set_ylabel(name, fontsize=12)
     if title: fig.suptitle(title)
     fig.tight_layout()
@@ -71,7 +74,8 @@ def plot_losses(history:dict, # name → list of per-batch values
             line, = ax.plot(v, alpha=0.25)
             ax.plot(smooth(v), color=line.get_color(), label=name)
         if epoch_len:
-            for x in range(epoch_len, max(len(history[n]) for n in names), epoch_len): ax.axvline(x, color='0.8', lw=0.8)
+            n_batches = max(len(history[n]) for n in names)
+            for x in range(epoch_len, n_batches, epoch_len): ax.axvline(x, color='0.8', lw=0.8)
         ax.set_xlabel('batch'); ax.legend()
     if title: fig.suptitle(title)
     fig.tight_layout()
@@ -85,7 +89,7 @@ def in_notebook()->bool:
 
 # %% ../nbs/06_visualize.ipynb #1fe061fa
 class ColorizationPreview(Callback):
-    "Every `every` batches and at each epoch's end: colorize fixed validation photos, save the grid as PNG, show it inline."
+    "Every `every` batches and at each epoch's end: colorize fixed photos, save the grid as PNG, show it inline."
     order, run_valid = 65, False
     def __init__(self, L:torch.Tensor, # fixed validation lightness (B,1,H,W)
                  ab:torch.Tensor, # their true colours (B,2,H,W)
@@ -100,7 +104,8 @@ class ColorizationPreview(Callback):
     def before_fit(self):
         if self.every: self.preview('start')
     def after_batch(self):
-        if self.every and self.training and self.train_iter % self.every == 0: self.preview(f'batch{self.train_iter:06d}')
+        if self.every and self.training and self.train_iter % self.every == 0:
+            self.preview(f'batch{self.train_iter:06d}')
     def after_epoch(self): self.preview('end')
 
     @torch.no_grad()
@@ -111,7 +116,8 @@ class ColorizationPreview(Callback):
         model.eval()
         try: fake = model(self.L.to(next(model.parameters()).device)).float().cpu()
         finally: model.train(was_training)
-        title = f"{self.prefix} epoch {self.epoch + 1}/{self.n_epoch}, " + (when if when in ('start', 'end') else f'after {self.train_iter} batches')
+        moment = when if when in ('start', 'end') else f'after {self.train_iter} batches'
+        title = f"{self.prefix} epoch {self.epoch + 1}/{self.n_epoch}, " + moment
         fig = comparison_grid(self.L.cpu(), fake, self.ab.cpu(), title=title.strip(', '))
         if self.out:
             self.out.mkdir(parents=True, exist_ok=True)
@@ -133,11 +139,13 @@ def split_view(before:Image.Image, # e.g. the grayscale photo
                line:int=2 # width of the white split line in pixels (0: none)
               )->Image.Image:
     "`before` left of the split, `after` right of it."
-    if before.size != after.size: raise ValueError(f"before is {before.size[0]}×{before.size[1]} but after is {after.size[0]}×{after.size[1]}")
+    if before.size != after.size:
+        raise ValueError(f"before is {before.size[0]}×{before.size[1]} but after is {after.size[0]}×{after.size[1]}")
     out = after.convert('RGB').copy()
     x = round(min(max(at, 0.), 1.) * out.width)
     if x: out.paste(before.convert('RGB').crop((0, 0, x, out.height)), (0, 0))
-    if line and 0 < x < out.width: out.paste((255, 255, 255), (max(x - line // 2, 0), 0, min(x + (line + 1) // 2, out.width), out.height))
+    if line and 0 < x < out.width:
+        out.paste((255, 255, 255), (max(x - line // 2, 0), 0, min(x + (line + 1) // 2, out.width), out.height))
     return out
 
 # %% ../nbs/06_visualize.ipynb #9bc0a3c0
