@@ -32,7 +32,7 @@ from .visualize import in_notebook
 
 # %% ../nbs/08_training.ipynb #fa9ece9d
 class BatchLosses(Callback):
-    "Record the loss of every training batch in `history[key]`, and the validation loss of every epoch in `history['valid_' + key]`."
+    "Record each training batch's loss in `history[key]` and each epoch's validation loss in `history['valid_' + key]`."
     order = 60
     def __init__(self, history:dict, key:str='l1'): self.history, self.key = history, key
     def before_fit(self):
@@ -40,7 +40,8 @@ class BatchLosses(Callback):
     def after_batch(self):
         if self.training: self.history[self.key].append(self.loss.item())
     def after_epoch(self):
-        if self.recorder.values and len(self.recorder.values[-1]) > 1: self.history['valid_' + self.key].append(float(self.recorder.values[-1][1]))
+        vals = self.recorder.values
+        if vals and len(vals[-1]) > 1: self.history['valid_' + self.key].append(float(vals[-1][1]))
 
 # %% ../nbs/08_training.ipynb #ab05da6b
 class NonFiniteLossError(RuntimeError):
@@ -94,7 +95,8 @@ def save_on_interrupt(save, # called with no argument on Ctrl-C; returns the pat
     except TrainingInterrupted: raise
     except KeyboardInterrupt:
         path = save()
-        raise TrainingInterrupted(f"interrupted; the training state was saved to {path} (continue with --resume {path})") from None
+        raise TrainingInterrupted(f"interrupted; the training state was saved to {path} "
+                                  f"(continue with --resume {path})") from None
 
 # %% ../nbs/08_training.ipynb #407d599b
 class EpochCheckpoint(Callback):
@@ -137,8 +139,9 @@ class EpochLog(CSVLogger):
 
 # %% ../nbs/08_training.ipynb #4761cdbd
 class TrainingMeanColor(Callback):
-    "Measure the mean colour (a, b) of the training photos, in Lab units, on the training batches of the first epoch that trains."
-    def __init__(self, ab:list=None # the mean, when known already (e.g. from the checkpoint a run resumes from): nothing is measured
+    "Measure the training photos' mean colour (a, b), in Lab units, on the batches of the first epoch that trains."
+    def __init__(self,
+                 ab:list=None # the mean, if known (e.g. from the checkpoint a run resumes from): nothing is measured
                 ): self.ab, self.total, self.n = ab, 0., 0
     def before_batch(self):
         if self.ab is not None or not self.training: return
@@ -154,8 +157,8 @@ class TrainingMeanColor(Callback):
 def _epoch_line(learn:Learner, values:list):
     "Print one epoch's row of fastai's table as one line: 'epoch 2/20 train_loss 0.1234 valid_loss 0.1301 time 00:05'."
     names, (epoch, *rest) = learn.recorder.metric_names, values
-    cells = [f'epoch {epoch + 1}/{learn.n_epoch}'] + [f'{n} {v:.4f}' if isinstance(v, float) else f'{n} {v}' for n, v in zip(names[1:], rest)]
-    print(' '.join(cells), flush=True)
+    cells = [f'{n} {v:.4f}' if isinstance(v, float) else f'{n} {v}' for n, v in zip(names[1:], rest)]
+    print(' '.join([f'epoch {epoch + 1}/{learn.n_epoch}'] + cells), flush=True)
 
 def plain_progress(learn:Learner, # a learner
                    interactive:bool=None # whether the output is a terminal or a notebook (default: find out)
@@ -172,14 +175,14 @@ PRECISIONS = ('fp32', 'bf16', 'fp16')
 
 def default_precision(device=None # where training runs (default: CUDA if there is a GPU, else the CPU)
                      )->str:
-    "The precision `colornb train` uses unless told: 'bf16' on GPUs that have it, 'fp16' on other GPUs, 'fp32' on a CPU."
+    "The precision `colornb train` uses unless told: 'bf16' on GPUs that have it, 'fp16' on others, 'fp32' on a CPU."
     device = torch.device(ifnone(device, 'cuda' if torch.cuda.is_available() else 'cpu'))
     if device.type != 'cuda': return 'fp32'
     return 'bf16' if torch.cuda.is_bf16_supported() else 'fp16'
 
 # %% ../nbs/08_training.ipynb #15b947f0
 class DeviceMixedPrecision(MixedPrecision):
-    "fastai's `MixedPrecision` (autocast, and loss scaling for fp16), autocasting on the model's device instead of CUDA only."
+    "fastai's `MixedPrecision` (autocast, and loss scaling for fp16), autocasting on the model's device, not only CUDA."
     def before_fit(self):
         super().before_fit() # checks bf16 support on a GPU
         self.device_type = next(self.model.parameters()).device.type
@@ -195,7 +198,8 @@ def set_precision(learn:Learner, # a colornb learner
     "Make `learn` train in `precision` and, if asked, in channels-last memory format."
     device = torch.device(learn.dls.device or 'cpu')
     if precision == 'auto': precision = default_precision(device)
-    if precision not in PRECISIONS: raise ValueError(f"Unknown precision {precision!r}: choose one of auto, {', '.join(PRECISIONS)}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"Unknown precision {precision!r}: choose one of auto, {', '.join(PRECISIONS)}")
     if precision != 'fp32': learn.add_cb(DeviceMixedPrecision(precision))
     if channels_last: learn.add_cb(ChannelsLast())
     return learn
@@ -209,26 +213,29 @@ def _broadcast(self:DistributedDL, t, rank):
     torch.distributed.broadcast(t, rank)
     return t.cpu().tolist()
 
+# %% ../nbs/08_training.ipynb #ea5dcdf2
 def is_main_process()->bool:
     "True in the process that writes files: rank 0 under `torchrun`/`accelerate launch`, or the only process."
     return rank_distrib() == 0
 
 # %% ../nbs/08_training.ipynb #753270a0
 def use_local_gpu():
-    "Under a multi-process launch on GPUs, make this process's GPU (`LOCAL_RANK`) the default one, before any data is loaded."
+    "Under a multi-process launch on GPUs, make this process's GPU (`LOCAL_RANK`) the default, before data is loaded."
     if num_distrib() > 1 and torch.cuda.is_available(): torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
 
 # %% ../nbs/08_training.ipynb #b1ce211e
 def end_distributed():
-    "At the end of a multi-process run: wait for every rank, then leave the process group (exiting with it alive can abort in gloo's threads)."
+    "At the end of a multi-process run: wait for every rank, then leave the process group."
     if torch.distributed.is_available() and torch.distributed.is_initialized():
+        # exiting with the group alive can abort in gloo's threads
         torch.distributed.barrier(); torch.distributed.destroy_process_group()
 
 # %% ../nbs/08_training.ipynb #58fd2ddd
 def distributed_ctx(learn:Learner, # the learner to train
                     sync_bn:bool=False # convert BatchNorm layers to SyncBatchNorm (GPUs only)
                    ):
-    "fastai's `distrib_ctx` (DDP through accelerate, batches sharded by rank) when launched in several processes, else nothing."
+    "fastai's `distrib_ctx` (DDP through accelerate, batches sharded by rank) in a multi-process launch, else nothing."
     if num_distrib() <= 1: return nullcontext(learn)
-    if sync_bn and not torch.cuda.is_available(): raise ValueError("--sync-bn needs GPUs: PyTorch's SyncBatchNorm does not run on the CPU")
+    if sync_bn and not torch.cuda.is_available():
+        raise ValueError("--sync-bn needs GPUs: PyTorch's SyncBatchNorm does not run on the CPU")
     return learn.distrib_ctx(sync_bn=sync_bn, cpu=not torch.cuda.is_available())
