@@ -19,6 +19,7 @@ from .lab import rgb_to_lab, lab_to_rgb, LAB_NORM
 from .images import open_image, ImageError, image_tensor
 from .data import find_photos, photo_status, mean_color
 from .checkpoint import generator_module, writable_folder
+from .training import resolve_device
 from .metrics import image_metrics, SetMetrics, skip_reason
 from .predict import colorize
 from .visualize import to_pil
@@ -75,8 +76,9 @@ def _reference(f, max_side:int)->Image.Image:
 
 def _outputs(im:Image.Image, G, size:int, mean_ab:Tensor)->tuple:
     "Each method's RGB result for the photo `im`, as (1,3,H,W) tensors, and the original."
-    original = image_tensor(im)
-    outs = {'model': image_tensor(colorize(im, G, size=size)), 'gray': constant_color(original),
+    dev = next(G.parameters()).device # the metrics are computed where the model runs
+    original = image_tensor(im).to(dev)
+    outs = {'model': image_tensor(colorize(im, G, size=size)).to(dev), 'gray': constant_color(original),
             'mean-color': constant_color(original, mean_ab)}
     return outs, original
 
@@ -156,7 +158,8 @@ def _photo_name(f, data)->str:
 
 def _measure(photos:list, data, G, size:int, mean_ab, max_side:int, ranking:tuple, progress:bool, skipped:list)->tuple:
     "Per-photo rows of every method, the set metrics, and the best and worst photos by `ranking` ((metric, n) or None)."
-    sets, rows, shown = {m: SetMetrics() for m in METHODS}, [], []
+    dev = next(G.parameters()).device
+    sets, rows, shown = {m: SetMetrics(device=dev) for m in METHODS}, [], []
     for f in progress_bar(photos, leave=False) if progress and len(photos) > 1 else photos:
         try: im = _reference(f, max_side)
         except ImageError as e: skipped.append(_skipped(f, str(e), stacklevel=4)); continue
@@ -215,14 +218,15 @@ def evaluate_folder(data, # color photos: a folder (searched recursively), a lis
                     max_side:int=512, # larger photos are scaled down to this first (None: compare at full size)
                     rank_by:str='ab_auc', # the metric best_worst.png ranks photos by
                     n_show:int=3, # best and worst photos shown
-                    progress:bool=True # show a progress bar
+                    progress:bool=True, # show a progress bar
+                    device='auto' # where the model and the metrics run: 'auto' (a GPU if any), 'cpu', 'cuda', 'mps'
                    )->dict: # summary, rows, skipped metrics and photos, mean colour and its source, files written
     "Colorize the grayscale version of every photo in `data` and compare with the original, beside two baselines."
     _check_ranking(rank_by, n_show, out)
     photos, skipped_photos = _usable_photos(find_photos(data))
     where = data if isinstance(data, (str, Path)) else f'the {len(photos) + len(skipped_photos)} files given'
     if not photos: raise _no_photo_error(where, skipped_photos)
-    G = generator_module(generator)
+    G = generator_module(generator).to(resolve_device(device))
     if out is not None: out = writable_folder(out) # before the work: a folder that cannot be written fails at once
     mean_ab, source = _baseline_color(G, mean_ab, train_data, photos)
     ranking = (rank_by, n_show) if out is not None else None
