@@ -17,7 +17,7 @@ from torch import nn
 from fastcore.foundation import L
 import colornb
 from .lab import LAB_NORM
-from .generator import GENERATOR_BODIES, build_generator, plain_module
+from .generator import build_generator, is_generator_arch, load_exactly, plain_module
 
 # %% ../nbs/05_checkpoint.ipynb #a75cebff
 def plain(obj):
@@ -118,11 +118,6 @@ def load_pt(path:Path # a file written by `save_pt`
 # %% ../nbs/05_checkpoint.ipynb #0ab13912
 GENERATOR_FORMAT = 'colornb-generator'
 
-def _first_line(e:Exception)->str:
-    "The first informative line of an exception's message."
-    lines = [l.strip() for l in str(e).splitlines() if l.strip() and not l.startswith('Error(s) in loading')]
-    return (lines[0] if lines else type(e).__name__)[:200]
-
 def generator_meta(G:nn.Module, # a generator made by `build_generator` (or it wrapped for training)
                    **meta # more: epochs, valid_l1, stage, mean_ab, ...
                   )->dict:
@@ -147,18 +142,13 @@ def load_generator(path:Path, # a generator `.pt`, or a `model.pt` training chec
     if ckpt['format'] == GENERATOR_FORMAT: state, meta = ckpt.get('state_dict'), ckpt.get('meta', {})
     elif 'G' in ckpt and 'meta' in ckpt: state, meta = ckpt['G'], ckpt['meta']
     else: raise ValueError(f"Checkpoint {path} is a {ckpt['format']!r} file that holds no generator")
-    if not isinstance(state, dict) or meta.get('arch') not in GENERATOR_BODIES or not isinstance(meta.get('size'), int):
+    if not isinstance(state, dict) or not is_generator_arch(meta.get('arch')) or not isinstance(meta.get('size'), int):
         raise ValueError(f"Checkpoint {path} has no usable generator metadata "
                          f"(arch {meta.get('arch')!r}, size {meta.get('size')!r})")
     if meta.get('lab_norm', LAB_NORM) != LAB_NORM:
         raise ValueError(f"Checkpoint {path} uses Lab normalisation {meta['lab_norm']}, colornb uses {LAB_NORM}")
     G = build_generator(meta['arch'], size=meta['size'], pretrained=False)
-    try: missing, unexpected = G.load_state_dict(state, strict=False)
-    except RuntimeError as e: # shapes that do not match
-        raise ValueError(f"Checkpoint {path} does not fit a {meta['arch']} generator: {_first_line(e)}") from None
-    if missing or unexpected:
-        raise ValueError(f"Checkpoint {path} does not fit a {meta['arch']} generator: {len(missing)} weights missing, "
-                         f"{len(unexpected)} unexpected (e.g. {(missing or unexpected)[0]!r})")
+    load_exactly(G, state, f"Checkpoint {path} does not fit a {meta['arch']} generator")
     G.meta = meta
     return G.to(device or 'cpu').eval()
 

@@ -20,7 +20,7 @@ from fastcore.basics import ifnone, listify
 from fastai.torch_core import set_seed
 from .lab import gray_and_color
 from .data import colorization_dls
-from .generator import build_generator, GENERATOR_BODIES
+from .generator import build_generator, GENERATOR_ARCHS
 from .discriminator import PatchDiscriminator
 from .checkpoint import (save_generator, load_generator, writable_folder, save_training_state,
                                 load_training_state, load_opt_state)
@@ -51,17 +51,18 @@ def fixed_preview(dls, n:int=6)->tuple:
     return torch.cat(Ls)[:n].cpu(), torch.cat(abs_)[:n].cpu()
 
 # %% ../nbs/11_train.ipynb #c8fde2fe
-TRAIN_CHOICES = dict(arch=tuple(GENERATOR_BODIES), gan_mode=GAN_LOSSES, precision=('auto', *PRECISIONS))
+TRAIN_CHOICES = dict(arch=GENERATOR_ARCHS, gan_mode=GAN_LOSSES, precision=('auto', *PRECISIONS))
 
 @dataclass
 class TrainSettings:
     "The recipe of a training run: `train_colorizer`'s settings, `colornb train`'s flags, the `config` in `model.pt`."
-    arch:str='resnet18' # generator body
+    arch:str='resnet18' # generator body: resnet18, resnet34 or a timm model name (efficientnet_lite0, ...)
     size:int=256 # training crop size in pixels
     bs:int=16 # batch size
     pretrain_epochs:int=20 # stage 1 epochs, L1 only (0 skips it: GAN from scratch)
     gan_epochs:int=20 # stage 2 epochs, adversarial + lambda*L1
     pretrained:bool=True # start the generator's body from ImageNet weights (downloaded once)
+    encoder_weights:str=None # a file of ImageNet weights for the body, read instead of downloading them
     n_images:int=None # use a seeded subset of this many photos (default: all; 10,000 for coco)
     lr_pretrain:float=PRETRAIN_LR # stage 1 peak learning rate (one cycle)
     lr_gan:float=GAN_LR # stage 2 learning rate of both networks
@@ -204,7 +205,8 @@ def train_colorizer(data='coco', # 'coco', a folder of color photos, or a list o
     run = _Run(data, s, files, dls, state['history'] if state else {'pretrain': {}, 'gan': {}},
                TrainingMeanColor(state['meta'].get('mean_ab') if state else None), preview, listify(cbs))
     stage, done = (state['stage'], state['epoch']) if state else ('pretrain', 0)
-    G = build_generator(s.arch, size=s.size, pretrained=s.pretrained and state is None)
+    G = build_generator(s.arch, size=s.size, pretrained=s.pretrained and state is None,
+                        weights=None if state else s.encoder_weights) # a resumed run has its weights
     if state: G.load_state_dict(state['G'])
     if stage == 'pretrain':
         if done < s.pretrain_epochs: fit_stage(run, _pretrain_stage(run, G, state), s.pretrain_epochs, done)
