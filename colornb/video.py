@@ -27,7 +27,7 @@ from .predict import _small_L, predict_ab, merge_full_resolution, _output_name
 VIDEO_FORMATS = {'.mp4': ('mp4', 'libx264'), '.m4v': ('mp4', 'libx264'), '.mov': ('mov', 'libx264'),
                  '.mkv': ('matroska', 'libx264'), '.avi': ('avi', 'libx264'), '.webm': ('webm', 'libvpx-vp9')}
 VIDEO_SUFFIXES = set(VIDEO_FORMATS) # what `colornb colorize` treats as a video; an animated GIF stays an image
-ENCODER_OPTIONS = {'libx264': dict(crf='18', preset='fast'), 'libvpx-vp9': {'crf': '30', 'b': '0', 'cpu-used': '4'}}
+ENCODER_OPTIONS = {'libx264': {'crf': '18', 'preset': 'fast'}, 'libvpx-vp9': {'crf': '30', 'b': '0', 'cpu-used': '4'}}
 
 def _pix_fmt(w:int, h:int)->str:
     "The YUV layout to encode a `w`×`h` video in: 4:2:0, the usual one, needs even sides; 4:4:4 otherwise."
@@ -213,12 +213,13 @@ def _video_stream(out, # the output container
                   v, # the input's video stream
                   codec:str # the encoder
                  ):
-    "An output video stream with `v`'s frame size, rate and time base, tagged as BT.601 YUV of sRGB."
+    "An output video stream with `v`'s frame size, pixel shape, rate and time base, tagged as BT.601 YUV of sRGB."
     w, h = v.codec_context.width, v.codec_context.height
     s = out.add_stream(codec, rate=v.guessed_rate or 25, options=ENCODER_OPTIONS.get(codec, {}))
     s.width, s.height, s.time_base, s.codec_context.time_base = w, h, v.time_base, v.time_base
     s.pix_fmt = _pix_fmt(w, h)
     cc = s.codec_context # PyAV converts RGB frames with the BT.601 matrix, limited range
+    if v.codec_context.sample_aspect_ratio: cc.sample_aspect_ratio = v.codec_context.sample_aspect_ratio # e.g. DV's 4:3
     cc.colorspace, cc.color_range, cc.color_primaries, cc.color_trc = 6, 1, 1, 13 # smpte170m, tv, bt709, iec61966-2-1
     return s
 
