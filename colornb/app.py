@@ -6,12 +6,13 @@
 __all__ = ['UPLOAD_TYPES', 'APP_MAX_PIXELS', 'app_checkpoint', 'cached_generator', 'for_display', 'show_colorized', 'main']
 
 # %% ../nbs/17_app.ipynb #4c02c08a
-import argparse, os, sys
+import argparse, os, shlex, sys
 from pathlib import Path
 import streamlit as st
 from PIL import Image
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 import colornb.images as images, colornb.checkpoint as checkpoint, colornb.visualize as visualize, colornb.predict as predict # absolute: Streamlit runs this file as a script
+import colornb.video as video
 
 # %% ../nbs/17_app.ipynb #fcaa484d
 UPLOAD_TYPES = ['jpg', 'jpeg', 'png', 'webp', 'tif', 'tiff', 'bmp', 'gif']
@@ -75,13 +76,19 @@ def main():
         size = st.select_slider('Render size', options=[128, 192, 256, 384, 512], value=256,
                                 help='the size the colours are predicted at: larger gives finer colour and takes '
                                      'longer; the output always keeps the full resolution')
-        uploads = st.file_uploader('Upload photos', type=UPLOAD_TYPES, accept_multiple_files=True)
+        video_types = sorted(s.lstrip('.') for s in video.VIDEO_SUFFIXES) # taken, to say why they are not colorized
+        uploads = st.file_uploader('Upload photos', type=UPLOAD_TYPES + video_types, accept_multiple_files=True,
+                                   help=f"Photos, up to {st.get_option('server.maxUploadSize')} MB each. Videos are not "
+                                        "colorized here: run `colornb colorize clip.mp4 --out DIR` instead.")
         samples = sorted(p.name for p in images.SAMPLES_PATH.glob('*.jpg'))
         sample = st.selectbox('… or pick a sample photo', ['(none)'] + samples)
         items = [(u.name, u.getvalue(), f'u{i}') for i, u in enumerate(uploads or [])]
         if sample != '(none)': items.append((sample, (images.SAMPLES_PATH/sample).read_bytes(), 'sample'))
         for name, content, key in items:
             st.subheader(name)
+            if Path(name).suffix.lower() in video.VIDEO_SUFFIXES:
+                st.warning(f"{name} is a video: this app colorizes photos only. Colorize the video, with its sound, "
+                           f"on the command line: `colornb colorize {shlex.quote(name)} --out DIR`"); continue
             try: img = images.open_image(content, max_pixels=APP_MAX_PIXELS, name=name)
             except images.ImageError as e:
                 st.error(str(e)); continue

@@ -17,6 +17,7 @@ from .training import is_main_process, end_distributed
 from .train import train_colorizer, TrainSettings, TRAIN_CHOICES
 from .training import PRECISIONS
 from .predict import colorize_files
+from .video import colorize_videos, colorize_video, VIDEO_SUFFIXES
 from .evaluate import evaluate_folder, format_table, HIGHER_IS_BETTER
 from .demo import run_demo
 
@@ -83,13 +84,17 @@ def _describe(name:str)->str:
 
 # %% ../nbs/18_cli.ipynb #8f4dab85
 def _add_colorize(sub):
-    p = sub.add_parser('colorize', help='colorize photos at their full resolution', formatter_class=_HelpFormatter,
-                       description='Colorize image files and folders (searched recursively) into DIR/<input stem>.png, at full '
-                                   'resolution. Exit status: 0 all colorized, 1 some inputs failed (listed on stderr), 2 usage error.')
-    p.add_argument('inputs', nargs='+', type=Path, metavar='INPUT', help='image files and folders')
+    p = sub.add_parser('colorize', help='colorize photos and videos at their full resolution',
+                       formatter_class=_HelpFormatter,
+                       description='Colorize image files and folders (searched recursively) into DIR/<input stem>.png, '
+                                   f'and videos ({" ".join(sorted(VIDEO_SUFFIXES))}) into DIR/<input name> with their '
+                                   'sound, at full resolution. Exit status: 0 all colorized, 1 some inputs failed '
+                                   '(listed on stderr), 2 usage error.')
+    p.add_argument('inputs', nargs='+', type=Path, metavar='INPUT', help='image files and folders, video files')
     p.add_argument('--out', type=Path, required=True, metavar='DIR', help='output folder (created; inputs are never overwritten)')
     p.add_argument('--checkpoint', type=Path, default=None, metavar='PT', help="generator .pt or model.pt (default: the newest from `colornb train` or `colornb demo` under $COLORNB_HOME, ~/.colornb)")
     add_options(p, colorize_files, skip=('progress',), choices=dict(precision=PRECISIONS))
+    add_options(p, colorize_video, skip=(*argument_docs(colorize_files), 'progress')) # videos: --smooth, --cut
     p.set_defaults(func=_colorize)
 
 def _generator_file(checkpoint:Path)->Path:
@@ -99,11 +104,17 @@ def _generator_file(checkpoint:Path)->Path:
     return ckpt
 
 def _colorize(args):
-    written, failed = colorize_files(args.inputs, load_generator(_generator_file(args.checkpoint)), args.out, size=args.size, bs=args.bs,
-                                     precision=args.precision)
+    videos = [p for p in args.inputs if p.suffix.lower() in VIDEO_SUFFIXES]
+    photos, G = [p for p in args.inputs if p not in videos], load_generator(_generator_file(args.checkpoint))
+    written, failed = colorize_files(photos, G, args.out, size=args.size, bs=args.bs, precision=args.precision)
+    if videos:
+        w, f = colorize_videos(videos, G, args.out, size=args.size, bs=args.bs, smooth=args.smooth, cut=args.cut,
+                               precision=args.precision, progress=sys.stdout.isatty()) # a bar on terminals only
+        written, failed = written + w, failed + f
     for _, dst in written: print(dst)
     for src, reason in failed: print(f"colornb colorize: {reason}", file=sys.stderr)
-    print(f"Colorized {len(written)} of {len(written) + len(failed)} images into {args.out}"
+    what = 'files' if videos and photos else 'videos' if videos else 'images'
+    print(f"Colorized {len(written)} of {len(written) + len(failed)} {what} into {args.out}"
           + (f"; {len(failed)} failed" if failed else ''), file=sys.stderr)
     return 1 if failed else 0
 

@@ -110,10 +110,10 @@ def expand_inputs(inputs:list # files and folders
     return files
 
 # %% ../nbs/12_predict.ipynb #cf85970d
-def _output_name(src:Path, out:Path, taken:set)->Path:
-    "`out/<stem>.png`, suffixed so that it is neither an input nor another output."
+def _output_name(src:Path, out:Path, taken:set, suffix:str='.png')->Path:
+    "`out/<stem><suffix>`, suffixed so that it is neither an input nor another output."
     for k in range(10_000):
-        dst = out/f"{src.stem}{'' if k == 0 else '-colorized' if k == 1 else f'-colorized-{k}'}.png"
+        dst = out/f"{src.stem}{'' if k == 0 else '-colorized' if k == 1 else f'-colorized-{k}'}{suffix}"
         if dst.resolve() not in taken: taken.add(dst.resolve()); return dst
 
 @torch.inference_mode()
