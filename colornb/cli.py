@@ -17,6 +17,7 @@ from .training import is_main_process, end_distributed
 from .train import train_colorizer, TrainSettings, TRAIN_CHOICES
 from .training import PRECISIONS
 from .predict import colorize_files
+from .deploy import export_onnx, open_generator, BACKENDS, ONNX_OPSET
 from .evaluate import evaluate_folder, format_table, HIGHER_IS_BETTER
 from .demo import run_demo
 
@@ -88,8 +89,9 @@ def _add_colorize(sub):
                                    'resolution. Exit status: 0 all colorized, 1 some inputs failed (listed on stderr), 2 usage error.')
     p.add_argument('inputs', nargs='+', type=Path, metavar='INPUT', help='image files and folders')
     p.add_argument('--out', type=Path, required=True, metavar='DIR', help='output folder (created; inputs are never overwritten)')
-    p.add_argument('--checkpoint', type=Path, default=None, metavar='PT', help="generator .pt or model.pt (default: the newest from `colornb train` or `colornb demo` under $COLORNB_HOME, ~/.colornb)")
+    p.add_argument('--checkpoint', type=Path, default=None, metavar='PT', help="generator .pt or model.pt, or an .onnx with --backend onnx (default: the newest from `colornb train` or `colornb demo` under $COLORNB_HOME, ~/.colornb)")
     add_options(p, colorize_files, skip=('progress',), choices=dict(precision=PRECISIONS))
+    add_options(p, open_generator, choices=dict(backend=BACKENDS))
     p.set_defaults(func=_colorize)
 
 def _generator_file(checkpoint:Path)->Path:
@@ -99,13 +101,33 @@ def _generator_file(checkpoint:Path)->Path:
     return ckpt
 
 def _colorize(args):
-    written, failed = colorize_files(args.inputs, load_generator(_generator_file(args.checkpoint)), args.out, size=args.size, bs=args.bs,
+    written, failed = colorize_files(args.inputs, open_generator(_generator_file(args.checkpoint), args.backend), args.out, size=args.size, bs=args.bs,
                                      precision=args.precision)
     for _, dst in written: print(dst)
     for src, reason in failed: print(f"colornb colorize: {reason}", file=sys.stderr)
     print(f"Colorized {len(written)} of {len(written) + len(failed)} images into {args.out}"
           + (f"; {len(failed)} failed" if failed else ''), file=sys.stderr)
     return 1 if failed else 0
+
+# %% ../nbs/18_cli.ipynb #27ebd29e
+def _add_export(sub):
+    p = sub.add_parser('export', help='export a generator to ONNX, for onnxruntime (colorize --backend onnx)',
+                       formatter_class=_HelpFormatter,
+                       description=f'Export the generator of a colornb checkpoint to an ONNX model (opset {ONNX_OPSET} by '
+                                   'default), checked with onnx.checker, with colornb\'s version and the checkpoint\'s '
+                                   'metadata in its metadata_props. Needs the onnx extra: pip install "colornb[onnx]".')
+    p.add_argument('--checkpoint', type=Path, default=None, metavar='PT', help="generator .pt or model.pt (default: the newest from `colornb train` or `colornb demo` under $COLORNB_HOME, ~/.colornb)")
+    p.add_argument('--onnx', type=Path, required=True, metavar='OUT', help='the .onnx file to write (never the checkpoint)')
+    add_options(p.add_mutually_exclusive_group(), export_onnx, skip=('opset',)) # --size N | --dynamic
+    add_options(p, export_onnx, skip=('size', 'dynamic'))
+    p.set_defaults(func=_export)
+
+def _export(args):
+    ckpt = _generator_file(args.checkpoint)
+    out = export_onnx(ckpt, args.onnx, size=args.size, dynamic=args.dynamic, opset=args.opset)
+    shape = 'B×1×H×W, H and W multiples of 32' if args.dynamic else f'B×1×{args.size}×{args.size}'
+    print(f"Exported {ckpt} to {out} (ONNX opset {args.opset}, input L {shape}). Colorize with it:\n"
+          f"  colornb colorize --backend onnx --checkpoint {out} PHOTOS --out DIR")
 
 # %% ../nbs/18_cli.ipynb #25d1f958
 def _add_demo(sub):
@@ -181,7 +203,7 @@ def parser()->argparse.ArgumentParser:
     "The `colornb` argument parser with all its subcommands."
     p = argparse.ArgumentParser(prog='colornb', description='colornb: grayscale-to-colour photo colorization.')
     sub = p.add_subparsers(dest='command', metavar='COMMAND', required=True)
-    for add in (_add_train, _add_colorize, _add_evaluate, _add_demo, _add_app): add(sub)
+    for add in (_add_train, _add_colorize, _add_export, _add_evaluate, _add_demo, _add_app): add(sub)
     return p
 
 # %% ../nbs/18_cli.ipynb #cf8b221e
