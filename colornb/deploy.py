@@ -94,12 +94,13 @@ def export_onnx(checkpoint:Path, # a generator .pt or model.pt
     onnx, checkpoint, out = import_optional('onnx'), Path(checkpoint), Path(out)
     _check_export(checkpoint, out, size, dynamic, opset)
     G = load_generator(checkpoint)
-    try: model = onnx_model(G, size, dynamic, opset)
+    try:
+        model = add_metadata(onnx_model(G, size, dynamic, opset), colornb_version=colornb.__version__,
+                             checkpoint=checkpoint.name, checkpoint_meta=G.meta,
+                             input_shape='B×1×H×W, H and W multiples of 32' if dynamic else f'B×1×{size}×{size}')
+        onnx.checker.check_model(model, full_check=True)
     except Exception as e:
         raise RuntimeError(f"Cannot export {checkpoint} to ONNX: {type(e).__name__}: {_first_line(e)}") from None
-    add_metadata(model, colornb_version=colornb.__version__, checkpoint=checkpoint.name, checkpoint_meta=G.meta,
-                 input_shape='B×1×H×W, H and W multiples of 32' if dynamic else f'B×1×{size}×{size}')
-    onnx.checker.check_model(model, full_check=True)
     with atomic_file(out) as f: f.write(model.SerializeToString())
     return out
 
