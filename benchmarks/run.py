@@ -1,6 +1,6 @@
 """colornb benchmarks: one command, ratios against baselines run in the same process.
 
-    PYTHONPATH=. python benchmarks/run.py                 # sections 1-4 on the CPU (and 5 when CUDA is there)
+    PYTHONPATH=. python benchmarks/run.py                 # sections 1-4 and 6 on the CPU (and 5 when CUDA is there)
     PYTHONPATH=. python benchmarks/run.py --quick         # tiny sizes: a smoke test of the script itself
     PYTHONPATH=. python benchmarks/run.py --gpu-only      # sections 3 and 5 on CUDA
     PYTHONPATH=. python benchmarks/run.py --only lab,infer --out /tmp/results
@@ -17,9 +17,10 @@ if str(BENCHMARKS) not in sys.path: sys.path.insert(0, str(BENCHMARKS))
 if str(BENCHMARKS.parent) not in sys.path: sys.path.insert(0, str(BENCHMARKS.parent))
 import torch
 import harness
-import bench_lab, bench_data, bench_train, bench_infer, bench_gpu
+import bench_lab, bench_data, bench_train, bench_infer, bench_gpu, bench_onnx
 
-SECTIONS = dict(lab=bench_lab, data=bench_data, train=bench_train, infer=bench_infer, gpu=bench_gpu) # in run order
+SECTIONS = dict(lab=bench_lab, data=bench_data, train=bench_train, infer=bench_infer, gpu=bench_gpu,
+                onnx=bench_onnx) # in run order
 
 def parser()->argparse.ArgumentParser:
     "The command line's flags."
@@ -37,13 +38,16 @@ def chosen_sections(ap:argparse.ArgumentParser, # for its usage errors (exit sta
                     args:argparse.Namespace, # parsed by `ap`
                     cuda:bool # whether CUDA is available
                    )->list: # section names, in run order
-    "The sections that `--only` or `--gpu-only` ask for, without 'gpu' where there is no CUDA (unless asked for)."
+    "The sections that `--only` or `--gpu-only` ask for, without 'gpu' where there is no CUDA, nor 'onnx' without onnxruntime."
     sections = args.only.split(',') if args.only else ['train', 'gpu'] if args.gpu_only else list(SECTIONS)
     if bad := set(sections) - set(SECTIONS):
         ap.error(f"unknown sections {', '.join(sorted(bad))}: choose from {', '.join(SECTIONS)}")
     if 'gpu' in sections and not cuda:
         if args.gpu_only or args.only: ap.error('section gpu needs CUDA, and torch.cuda.is_available() is False')
         sections.remove('gpu')
+    if 'onnx' in sections and not bench_onnx.available():
+        if args.only: ap.error("section onnx needs onnx, onnxruntime and onnxscript: pip install -e '.[onnx]'")
+        sections.remove('onnx')
     return sections
 
 def heading(name:str, opts:harness.RunOptions)->str:

@@ -18,6 +18,7 @@ from .train import train_colorizer, TrainSettings, TRAIN_CHOICES
 from .training import PRECISIONS
 from .predict import colorize_files
 from .video import colorize_videos, colorize_video, VIDEO_SUFFIXES
+from .deploy import export_onnx, open_generator, BACKENDS, ONNX_OPSET
 from .evaluate import evaluate_folder, format_table, HIGHER_IS_BETTER
 from .demo import run_demo
 
@@ -92,9 +93,10 @@ def _add_colorize(sub):
                                    '(listed on stderr), 2 usage error.')
     p.add_argument('inputs', nargs='+', type=Path, metavar='INPUT', help='image files and folders, video files')
     p.add_argument('--out', type=Path, required=True, metavar='DIR', help='output folder (created; inputs are never overwritten)')
-    p.add_argument('--checkpoint', type=Path, default=None, metavar='PT', help="generator .pt or model.pt (default: the newest from `colornb train` or `colornb demo` under $COLORNB_HOME, ~/.colornb)")
+    p.add_argument('--checkpoint', type=Path, default=None, metavar='PT', help="generator .pt or model.pt, or an .onnx with --backend onnx (default: the newest from `colornb train` or `colornb demo` under $COLORNB_HOME, ~/.colornb)")
     add_options(p, colorize_files, skip=('progress',), choices=dict(precision=PRECISIONS))
     add_options(p, colorize_video, skip=(*argument_docs(colorize_files), 'progress')) # videos: --smooth, --cut
+    add_options(p, open_generator, choices=dict(backend=BACKENDS))
     p.set_defaults(func=_colorize)
 
 def _generator_file(checkpoint:Path)->Path:
@@ -105,7 +107,7 @@ def _generator_file(checkpoint:Path)->Path:
 
 def _colorize(args):
     videos = [p for p in args.inputs if p.suffix.lower() in VIDEO_SUFFIXES]
-    photos, G = [p for p in args.inputs if p not in videos], load_generator(_generator_file(args.checkpoint))
+    photos, G = [p for p in args.inputs if p not in videos], open_generator(_generator_file(args.checkpoint), args.backend)
     written, failed = colorize_files(photos, G, args.out, size=args.size, bs=args.bs, precision=args.precision)
     if videos:
         w, f = colorize_videos(videos, G, args.out, size=args.size, bs=args.bs, smooth=args.smooth, cut=args.cut,
@@ -117,6 +119,26 @@ def _colorize(args):
     print(f"Colorized {len(written)} of {len(written) + len(failed)} {what} into {args.out}"
           + (f"; {len(failed)} failed" if failed else ''), file=sys.stderr)
     return 1 if failed else 0
+
+# %% ../nbs/18_cli.ipynb #27ebd29e
+def _add_export(sub):
+    p = sub.add_parser('export', help='export a generator to ONNX, for onnxruntime (colorize --backend onnx)',
+                       formatter_class=_HelpFormatter,
+                       description=f'Export the generator of a colornb checkpoint to an ONNX model (opset {ONNX_OPSET} by '
+                                   'default), checked with onnx.checker, with colornb\'s version and the checkpoint\'s '
+                                   'metadata in its metadata_props. Needs the onnx extra: pip install "colornb[onnx]".')
+    p.add_argument('--checkpoint', type=Path, default=None, metavar='PT', help="generator .pt or model.pt (default: the newest from `colornb train` or `colornb demo` under $COLORNB_HOME, ~/.colornb)")
+    p.add_argument('--onnx', type=Path, required=True, metavar='OUT', help='the .onnx file to write (never the checkpoint)')
+    add_options(p.add_mutually_exclusive_group(), export_onnx, skip=('opset',)) # --size N | --dynamic
+    add_options(p, export_onnx, skip=('size', 'dynamic'))
+    p.set_defaults(func=_export)
+
+def _export(args):
+    ckpt = _generator_file(args.checkpoint)
+    out = export_onnx(ckpt, args.onnx, size=args.size, dynamic=args.dynamic, opset=args.opset)
+    shape = 'B×1×H×W, H and W multiples of 32' if args.dynamic else f'B×1×{args.size}×{args.size}'
+    print(f"Exported {ckpt} to {out} (ONNX opset {args.opset}, input L {shape}). Colorize with it:\n"
+          f"  colornb colorize --backend onnx --checkpoint {out} PHOTOS --out DIR")
 
 # %% ../nbs/18_cli.ipynb #25d1f958
 def _add_demo(sub):
@@ -192,7 +214,7 @@ def parser()->argparse.ArgumentParser:
     "The `colornb` argument parser with all its subcommands."
     p = argparse.ArgumentParser(prog='colornb', description='colornb: grayscale-to-colour photo colorization.')
     sub = p.add_subparsers(dest='command', metavar='COMMAND', required=True)
-    for add in (_add_train, _add_colorize, _add_evaluate, _add_demo, _add_app): add(sub)
+    for add in (_add_train, _add_colorize, _add_export, _add_evaluate, _add_demo, _add_app): add(sub)
     return p
 
 # %% ../nbs/18_cli.ipynb #cf8b221e

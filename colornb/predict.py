@@ -77,12 +77,12 @@ def _small_L(img:Image.Image, size:int)->torch.Tensor:
     x = torch.from_numpy(np.array(img.resize((w, h), Image.BICUBIC))).permute(2, 0, 1)[None]
     return rgb_to_L_ab(x, fuse=False)[0] # one small image: compiling would cost more than it saves
 
-def predict_ab(generator:torch.nn.Module, # from `load_generator`
+def predict_ab(generator:torch.nn.Module, # from `load_generator`, or an `OnnxGenerator` (16_onnx)
                L:torch.Tensor, # normalised L, (B,1,h,w), on any device
                precision:str='fp32' # 'fp32', or autocast in 'bf16' or 'fp16'
               )->torch.Tensor: # normalised ab, (B,2,h,w), float32, on the generator's device
     "The generator's colour for a batch of lightness, optionally in bfloat16."
-    dev = next(generator.parameters()).device
+    dev = next(generator.parameters(), torch.empty(0)).device # no torch weights (an `OnnxGenerator`): L stays on the CPU
     if precision not in PRECISIONS: raise ValueError(f"Unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
     with torch.autocast(dev.type, dtype=torch.float16 if precision == 'fp16' else torch.bfloat16, enabled=precision != 'fp32'):
         return generator(L.to(dev)).float()

@@ -1,0 +1,102 @@
+"""`colornb export` and `colornb colorize --backend onnx` as users run them: the export and the colorizing as subprocesses,
+the error cases through `colornb.cli.main` in this process (each subprocess costs seconds of imports)."""
+import json, shutil, sys
+import pytest
+from PIL import Image
+from conftest import colornb, color_photo
+
+onnx = pytest.importorskip('onnx')
+pytest.importorskip('onnxruntime')
+
+@pytest.fixture(scope='module')
+def exported(tmp_path_factory):
+    "A tiny seeded generator saved as generator.pt, and its dynamic ONNX export written by `colornb export`."
+    import torch
+    from colornb.generator import build_generator
+    from colornb.checkpoint import save_generator
+    d = tmp_path_factory.mktemp('onnx')
+    torch.manual_seed(0)
+    save_generator(build_generator(size=64, pretrained=False), d/'generator.pt', epochs=2)
+    r = colornb('export', '--checkpoint', d/'generator.pt', '--onnx', d/'model.onnx', '--dynamic')
+    return d, r
+
+def run_main(capsys, *args)->tuple:
+    "(exit status, stderr) of `colornb ARGS` run in this process."
+    from colornb.cli import main
+    status = main(list(map(str, args)))
+    return status, capsys.readouterr().err
+
+def test_export_writes_a_checked_model_with_metadata(exported):
+    d, r = exported
+    assert r.returncode == 0, r.stderr
+    assert f"to {d/'model.onnx'} (ONNX opset 18" in r.stdout and 'colornb colorize --backend onnx' in r.stdout
+    m = onnx.load(d/'model.onnx')
+    onnx.checker.check_model(m, full_check=True)
+    props = {p.key: p.value for p in m.metadata_props}
+    import colornb
+    assert props['colornb_version'] == colornb.__version__
+    meta = json.loads(props['checkpoint_meta'])
+    assert meta['epochs'] == 2 and meta['arch'] == 'resnet18' and meta['size'] == 64
+    assert [d.dim_param or d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim] == ['batch', 1, '32*h', '32*w']
+    assert sorted(p.name for p in d.iterdir()) == ['generator.pt', 'model.onnx']   # no temporary file left beside it
+
+def test_colorize_with_onnx_matches_torch(exported, tmp_path):
+    "Photos of several shapes, through the command line with onnxruntime, against `colorize` with the torch generator."
+    from colornb.checkpoint import load_generator
+    from colornb.predict import colorize
+    from colornb.deploy import delta_e76
+    d, _ = exported
+    photos = tmp_path/'photos'; photos.mkdir()
+    for i, size in enumerate([(96, 64), (64, 160), (200, 200)]): color_photo(photos/f'{i}.jpg', size=size, seed=i)
+    r = colornb('colorize', photos, '--out', tmp_path/'out', '--backend', 'onnx', '--checkpoint', d/'model.onnx', '--size', '64')
+    assert r.returncode == 0, r.stderr
+    G = load_generator(d/'generator.pt')
+    for f in sorted(photos.iterdir()):
+        out = Image.open(tmp_path/'out'/f'{f.stem}.png')
+        dE = delta_e76(out, colorize(f, G, size=64))
+        assert out.size == Image.open(f).size
+        assert dE.mean() < 1.0, (f.name, dE.mean())
+
+def test_broken_model_files_are_one_line(exported, tmp_path, capsys):
+    d, _ = exported
+    photo = color_photo(tmp_path/'p.jpg')
+    (tmp_path/'broken.onnx').write_bytes(b'\x08\x07 not a protobuf at all')
+    (tmp_path/'cut.onnx').write_bytes((d/'model.onnx').read_bytes()[:50_000])
+    cases = [(tmp_path/'broken.onnx', 'onnx', 'not a readable ONNX file'), (tmp_path/'cut.onnx', 'onnx', 'not a readable ONNX file'),
+             (tmp_path/'missing.onnx', 'onnx', 'does not exist'), (d/'generator.pt', 'onnx', 'is a PyTorch checkpoint'),
+             (d/'model.onnx', 'torch', 'through the onnx backend (--backend onnx)')]
+    for model, backend, says in cases:
+        status, err = run_main(capsys, 'colorize', photo, '--out', tmp_path/'out', '--backend', backend, '--checkpoint', model)
+        assert status == 1, (model, err)
+        assert err.startswith(f'colornb colorize: error: ') and str(model) in err and says in err, err
+        assert err.count('\n') == 1, err
+    assert not (tmp_path/'out').exists() or not list((tmp_path/'out').iterdir())
+
+def test_fixed_size_export_takes_only_its_size(exported, tmp_path, capsys):
+    d, _ = exported
+    status, err = run_main(capsys, 'export', '--checkpoint', d/'generator.pt', '--onnx', tmp_path/'fixed.onnx', '--size', '64')
+    assert status == 0, err
+    square, wide = color_photo(tmp_path/'square.jpg', size=(80, 80)), color_photo(tmp_path/'wide.jpg', size=(160, 80))
+    args = ['--out', tmp_path/'out', '--backend', 'onnx', '--checkpoint', tmp_path/'fixed.onnx', '--size', '64']
+    assert run_main(capsys, 'colorize', square, *args)[0] == 0
+    status, err = run_main(capsys, 'colorize', wide, *args)
+    assert status == 1
+    assert err == (f"colornb colorize: error: ONNX model {tmp_path/'fixed.onnx'} takes a 64×64 L (it was exported with size 64), "
+                   "not 32×96: export it with dynamic height and width (`colornb export --dynamic`) for photos of any shape\n")
+
+def test_export_usage_and_refusals(exported, tmp_path, capsys, monkeypatch):
+    d, _ = exported
+    before = (d/'generator.pt').read_bytes()
+    status, err = run_main(capsys, 'export', '--checkpoint', d/'generator.pt', '--onnx', d/'generator.pt')
+    assert status == 1 and 'Will not write the ONNX model over its checkpoint' in err
+    assert (d/'generator.pt').read_bytes() == before
+    status, err = run_main(capsys, 'export', '--checkpoint', d/'generator.pt', '--onnx', tmp_path/'m.onnx', '--size', '100')
+    assert status == 1 and 'must be a multiple of 32' in err
+    with pytest.raises(SystemExit) as e: run_main(capsys, 'export', '--onnx', tmp_path/'m.onnx', '--size', '64', '--dynamic')
+    assert e.value.code == 2 and 'not allowed with argument --size' in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, 'onnxruntime', None)   # as if the onnx extra were not installed
+    status, err = run_main(capsys, 'colorize', color_photo(tmp_path/'p.jpg'), '--out', tmp_path/'out', '--backend', 'onnx',
+                           '--checkpoint', d/'model.onnx')
+    assert status == 1 and err == ("colornb colorize: error: onnxruntime is not installed; ONNX export and the onnx backend "
+                                   "need it: pip install 'colornb[onnx]'\n")
+    assert not list(tmp_path.glob('*.onnx'))
