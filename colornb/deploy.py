@@ -16,7 +16,8 @@ from PIL import Image
 from fastai.layers import SequentialEx, ToTensorBase
 import colornb
 from .lab import LAB_NORM, rgb_to_lab
-from .checkpoint import load_generator, atomic_file, _first_line
+from .checkpoint import load_generator, atomic_file
+from .generator import error_line
 
 # %% ../nbs/16_onnx.ipynb #e6b7feb4
 ONNX_EXTRA = "pip install 'colornb[onnx]'"
@@ -100,7 +101,7 @@ def export_onnx(checkpoint:Path, # a generator .pt or model.pt
                              input_shape='B×1×H×W, H and W multiples of 32' if dynamic else f'B×1×{size}×{size}')
         onnx.checker.check_model(model, full_check=True)
     except Exception as e:
-        raise RuntimeError(f"Cannot export {checkpoint} to ONNX: {type(e).__name__}: {_first_line(e)}") from None
+        raise RuntimeError(f"Cannot export {checkpoint} to ONNX: {error_line(e)}") from None
     with atomic_file(out) as f: f.write(model.SerializeToString())
     return out
 
@@ -128,7 +129,7 @@ def onnx_session(path:Path, # an .onnx file
     try: return ort.InferenceSession(str(path), opts, providers=providers)
     except Exception as e:
         raise ValueError(f"Cannot load ONNX model {path}: not a readable ONNX file "
-                         f"({type(e).__name__}: {_first_line(e)})") from None
+                         f"({error_line(e)})") from None
 
 # %% ../nbs/16_onnx.ipynb #99d1b1e4
 def onnx_metadata(session, # from `onnx_session`
