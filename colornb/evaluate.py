@@ -19,9 +19,8 @@ from .lab import rgb_to_lab, lab_to_rgb, LAB_NORM
 from .images import open_image, ImageError, image_tensor
 from .data import find_photos, photo_status, mean_color
 from .checkpoint import generator_module, writable_folder
-from .training import resolve_device
 from .metrics import image_metrics, SetMetrics, skip_reason
-from .predict import colorize
+from .predict import colorize, generator_on
 from .visualize import to_pil
 
 # %% ../nbs/13_evaluate.ipynb #32993ed6
@@ -78,7 +77,7 @@ def _outputs(im:Image.Image, G, size:int, mean_ab:Tensor)->tuple:
     "Each method's RGB result for the photo `im`, as (1,3,H,W) tensors, and the original."
     dev = next(G.parameters()).device # the metrics are computed where the model runs
     original = image_tensor(im).to(dev)
-    outs = {'model': image_tensor(colorize(im, G, size=size)).to(dev), 'gray': constant_color(original),
+    outs = {'model': image_tensor(colorize(im, G, size=size, device=None)).to(dev), 'gray': constant_color(original),
             'mean-color': constant_color(original, mean_ab)}
     return outs, original
 
@@ -226,7 +225,7 @@ def evaluate_folder(data, # color photos: a folder (searched recursively), a lis
     photos, skipped_photos = _usable_photos(find_photos(data))
     where = data if isinstance(data, (str, Path)) else f'the {len(photos) + len(skipped_photos)} files given'
     if not photos: raise _no_photo_error(where, skipped_photos)
-    G = generator_module(generator).to(resolve_device(device))
+    G = generator_on(generator_module(generator), device)
     if out is not None: out = writable_folder(out) # before the work: a folder that cannot be written fails at once
     mean_ab, source = _baseline_color(G, mean_ab, train_data, photos)
     ranking = (rank_by, n_show) if out is not None else None

@@ -21,7 +21,7 @@ from .lab import LAB_NORM
 from .images import ImageError, open_image, SAMPLES_PATH
 from .checkpoint import atomic_file, writable_folder
 from .metrics import ab_error
-from .predict import _small_L, predict_ab, merge_full_resolution, _output_name
+from .predict import _small_L, predict_ab, merge_full_resolution, _output_name, generator_on
 
 # %% ../nbs/15_video.ipynb #ede7db76
 VIDEO_FORMATS = {'.mp4': ('mp4', 'libx264'), '.m4v': ('mp4', 'libx264'), '.mov': ('mov', 'libx264'),
@@ -271,10 +271,11 @@ def colorize_video(src:Path, # a video file FFmpeg reads
 def colorize_videos(inputs:list, # video files
                     generator:torch.nn.Module, # from `load_generator`
                     out:Path, # output folder (created)
+                    device='auto', # where to run: 'auto' (a GPU if any), 'cpu', 'cuda', 'mps'; None: the generator's
                     **kwargs # `colorize_video`'s options: size, bs, smooth, cut, progress, precision
                    )->tuple: # (written: [(input, output)], failed: [(input, reason)])
     "Colorize videos into `out`, keeping each one's container, and list those that cannot be read instead of stopping."
-    out, files = writable_folder(out), [Path(i) for i in inputs]
+    out, files, generator = writable_folder(out), [Path(i) for i in inputs], generator_on(generator, device)
     taken, written, failed = {f.resolve() for f in files}, [], []
     for f in files:
         dst = _output_name(f, out, taken, suffix=f.suffix.lower())
