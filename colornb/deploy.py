@@ -91,7 +91,7 @@ def export_onnx(checkpoint:Path, # a generator .pt or model.pt
                 dynamic:bool=False, # any height and width that are multiples of 32, instead of N×N
                 opset:int=ONNX_OPSET # ONNX opset, 18 or newer
                )->Path: # `out`
-    "Write a checkpoint's generator as ONNX, checked by `onnx.checker`, with colornb's version and the checkpoint's metadata."
+    "Write a checkpoint's generator as ONNX, checked by `onnx.checker`, with colornb's version and its metadata."
     onnx, checkpoint, out = import_optional('onnx'), Path(checkpoint), Path(out)
     _check_export(checkpoint, out, size, dynamic, opset)
     G = load_generator(checkpoint)

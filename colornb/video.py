@@ -56,7 +56,8 @@ def _shots(frames:int, # how many
           ):
     "Gray frames, (h,w) uint8: a pan across a cat for the first half, then a still shot of fruit with film grain."
     rng, half = np.random.default_rng(seed), frames // 2
-    cat, fruit = (open_image(SAMPLES_PATH/f'{n}.jpg').convert('L') for n in ('skimage_chelsea', 'palapeli_citrus-fruits'))
+    cat, fruit = (open_image(SAMPLES_PATH/f'{n}.jpg').convert('L')
+                  for n in ('skimage_chelsea', 'palapeli_citrus-fruits'))
     cat = cat.resize((round(cat.width * 1.5 * h / cat.height), round(1.5 * h)))
     fruit = np.asarray(fruit.resize((w, h)), float)
     for i in range(frames):
