@@ -17,7 +17,7 @@ from torch import nn
 from fastcore.foundation import L
 import colornb
 from .lab import LAB_NORM
-from .generator import build_generator, is_generator_arch, load_exactly, plain_module
+from .generator import build_generator, is_generator_arch, load_exactly, plain_module, error_line
 
 # %% ../nbs/05_checkpoint.ipynb #a75cebff
 def plain(obj):
@@ -108,9 +108,7 @@ def load_pt(path:Path # a file written by `save_pt`
     if path.is_dir(): raise IsADirectoryError(f"Checkpoint {path} is a folder, not a .pt file")
     try: obj = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
-        cause = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ValueError(f"Cannot load checkpoint {path}: not a readable colornb .pt file "
-                         f"({type(e).__name__}: {cause[:200]})") from None
+        raise ValueError(f"Cannot load checkpoint {path}: not a readable colornb .pt file ({error_line(e)})") from None
     if not isinstance(obj, dict) or 'format' not in obj:
         raise ValueError(f"Checkpoint {path} is not a colornb checkpoint (no 'format' entry)")
     return obj

@@ -10,12 +10,12 @@ __all__ = ['ONNX_EXTRA', 'ONNX_OPSET', 'BACKENDS', 'import_optional', 'exportabl
 # %% ../nbs/16_onnx.ipynb #6173b2dc
 import contextlib, importlib, io, json, warnings, zipfile
 from pathlib import Path
-import numpy as np
 import torch
 from PIL import Image
 from fastai.layers import SequentialEx, ToTensorBase
 import colornb
 from .lab import LAB_NORM, rgb_to_lab
+from .images import image_tensor
 from .checkpoint import load_generator, atomic_file
 from .generator import error_line
 
@@ -187,7 +187,7 @@ def delta_e76(a:Image.Image, # an RGB image
               b:Image.Image # another, of the same size
              )->torch.Tensor: # ΔE76 per pixel, (H,W)
     "The CIE76 colour difference between two images, pixel by pixel: the distance between their CIE Lab colours."
-    lab = lambda im: rgb_to_lab(torch.from_numpy(np.asarray(im.convert('RGB')).copy()).permute(2, 0, 1), fuse=False)
+    lab = lambda im: rgb_to_lab(image_tensor(im.convert('RGB'))[0], fuse=False)
     return (lab(a) - lab(b)).norm(dim=0)
 
 # %% ../nbs/16_onnx.ipynb #5dfcfaba

@@ -19,7 +19,7 @@ from fastai.learner import Learner
 from fastai.optimizer import Adam
 from fastai.torch_core import num_distrib
 from fastai.callback.channelslast import ChannelsLast
-from .generator import build_generator, plain_module
+from .generator import plain_module
 from .discriminator import PatchDiscriminator
 from .checkpoint import generator_module
 from .training import check_finite, DeviceMixedPrecision
