@@ -14,6 +14,7 @@ from fastcore.docments import docments
 # fastai's import, on every command
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
 import colornb
+from .data import find_photos
 from .checkpoint import colornb_home, generator_file
 from .training import is_main_process, end_distributed
 from .train import train_colorizer, TrainSettings, TRAIN_CHOICES
@@ -197,6 +198,9 @@ def _add_evaluate(sub):
                    help=f"generator .pt or model.pt {DEFAULT_CHECKPOINT}")
     p.add_argument('--out', type=Path, default=None, metavar='DIR',
                    help='output folder (default: $COLORNB_HOME/evaluate)')
+    p.add_argument('--holdout', type=float, default=0., metavar='SHARE',
+                   help='measure only the fixed held-out share of --data that `colornb train --holdout SHARE` '
+                        'never trains on (0: all the photos)')
     add_options(p, evaluate_folder, skip=('out', 'mean_ab', 'progress'),
                 choices=dict(rank_by=tuple(m for m in HIGHER_IS_BETTER if m != 'fid')))
     p.set_defaults(func=_evaluate)
@@ -205,11 +209,13 @@ def _evaluate(args):
     ckpt, out = generator_file(args.checkpoint), args.out or colornb_home()/'evaluate'
     with warnings.catch_warnings(): # skipped photos and notes: one line each
         warnings.showwarning = lambda message, *a, **k: print(f"colornb evaluate: {message}", file=sys.stderr)
-        res = evaluate_folder(args.data, ckpt, size=args.size, out=out, train_data=args.train_data,
+        data = find_photos(args.data, holdout=args.holdout, held_out=True) if args.holdout else args.data
+        res = evaluate_folder(data, ckpt, size=args.size, out=out, train_data=args.train_data,
                               max_side=args.max_side or None, rank_by=args.rank_by, n_show=args.n_show,
                               device=args.device)
     a, b = res['mean_ab']
-    print(f"{res['n_photos']} photos from {args.data}, colorized at size {args.size} by {ckpt}"
+    held_out = f" (the held-out {args.holdout:.0%})" if args.holdout else ''
+    print(f"{res['n_photos']} photos from {args.data}{held_out}, colorized at size {args.size} by {ckpt}"
           + (f"; {len(res['skipped_photos'])} skipped" if res['skipped_photos'] else '') + '\n')
     print(format_table(res['summary'], res['skipped_metrics']))
     print(f"mean-color baseline: (a, b) = ({a:.1f}, {b:.1f}), (source: {res['mean_ab_source']})")

@@ -64,10 +64,12 @@ class TrainSettings:
     pretrained:bool=True # start the generator's body from ImageNet weights (downloaded once)
     encoder_weights:str=None # a file of ImageNet weights for the body, read instead of downloading them
     n_images:int=None # use a seeded subset of this many photos (default: all; 10,000 for coco)
+    holdout:float=0. # never train on this fixed share of the photos: `colornb evaluate --holdout` measures on it
     lr_pretrain:float=PRETRAIN_LR # stage 1 peak learning rate (one cycle)
     lr_gan:float=GAN_LR # stage 2 learning rate of both networks
     lambda_l1:float=LAMBDA_L1 # weight of the L1 term in stage 2
     gan_mode:str='vanilla' # adversarial loss
+    save_every:float=10. # minutes between checkpoints; each stage's last epoch is always saved (0: every epoch)
     preview_every:int=200 # training batches between preview images (0: at epoch ends only)
     n_preview:int=6 # validation photos in the previews
     seed:int=42 # seed of the data split and the initialisation
@@ -117,12 +119,12 @@ class _Run:
 # %% ../nbs/11_train.ipynb #2d45e0d2
 @dataclass
 class _Stage:
-    "What differs between the stages: the learner, how it is fitted, and the generator file each epoch writes."
+    "What differs between the stages: the learner, how it is fitted, and the generator file each save writes."
     name:str # 'pretrain' or 'gan'
     learn:object # the stage's fastai `Learner`
     fit:callable # `learn.fit_one_cycle` (stage 1) or `learn.fit` (stage 2)
     lr:float # the stage's learning rate
-    generator_file:str # the key in `_Run.files` of the generator written each epoch
+    generator_file:str # the key in `_Run.files` of the generator written at each save
     cbs:list # callbacks of this stage only
     meta:dict # more metadata for the generator file
 
@@ -141,7 +143,7 @@ def fit_stage(run:_Run, # what the stages share
              ):
     "Fit one stage with checkpoints, previews, the epoch log, the NaN guard and Ctrl-C handling; rank 0 writes files."
     s, main, learn, name = run.settings, is_main_process(), stage.learn, stage.name
-    ckpt = EpochCheckpoint(partial(_save_epoch, run, stage))
+    ckpt = EpochCheckpoint(partial(_save_epoch, run, stage), every=s.save_every)
     def interrupted():
         n = ckpt.completed()
         history = _completed_history(run.history, name, n, len(run.dls.train))
@@ -198,7 +200,8 @@ def train_colorizer(data='coco', # 'coco', a folder of color photos, or a list o
     s, state = _start(resume, settings, overrides)
     out = writable_folder(out) # before any epoch is trained that could not be saved
     use_local_gpu(); set_seed(s.seed)
-    dls = colorization_dls(data, size=s.size, bs=s.bs, seed=s.seed, n_images=s.n_images, **(dls_kwargs or {}))
+    dls = colorization_dls(data, size=s.size, bs=s.bs, seed=s.seed, n_images=s.n_images, holdout=s.holdout,
+                           **(dls_kwargs or {}))
     dls.path, files = out, _run_files(out)
     preview = partial(ColorizationPreview, *fixed_preview(dls, s.n_preview), out=files['samples'],
                       every=s.preview_every, show=show)

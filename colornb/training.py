@@ -9,7 +9,7 @@ __all__ = ['DEVICES', 'PRECISIONS', 'BatchLosses', 'NonFiniteLossError', 'check_
            'set_precision', 'is_main_process', 'use_local_gpu', 'end_distributed', 'distributed_ctx']
 
 # %% ../nbs/08_training.ipynb #fcaaed83
-import math, os, sys
+import math, os, sys, time
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 import torch
@@ -100,19 +100,25 @@ def save_on_interrupt(save, # called with no argument on Ctrl-C; returns the pat
 
 # %% ../nbs/08_training.ipynb #407d599b
 class EpochCheckpoint(Callback):
-    "Call `save(epochs_done, valid_loss)` at the end of every epoch that was trained (not one skipped when resuming)."
+    "Call `save(epochs_done, valid_loss)` after a trained epoch when `every` minutes have passed, and after the last."
     order = 90
-    def __init__(self, save): self.save, self.trained, self.saved = save, False, 0
+    def __init__(self, save, # called with the epochs done and the validation loss
+                 every:float=0. # minutes between saves (0: every epoch); the fit's last epoch is always saved
+                ): self.save, self.every, self.trained, self.done, self.saved = save, every, False, 0, 0
+    def before_fit(self): self.last = time.monotonic()
     def before_train(self): self.trained = True
     def after_epoch(self):
         if not self.trained: return
+        self.trained, self.done = False, self.epoch + 1 # the weights are those of the completed epoch from here on
+        if self.epoch + 1 < self.n_epoch and time.monotonic() - self.last < self.every * 60: return
         vals = self.recorder.values[-1] if self.recorder.values else []
-        self.trained, self.saved = False, self.epoch + 1 # the weights are those of the completed epoch from here on
+        self.saved = self.epoch + 1
         self.save(self.epoch + 1, float(vals[1]) if len(vals) > 1 else math.nan)
+        self.last = time.monotonic()
 
     def completed(self)->int:
-        "Epochs completed, counting one whose checkpoint is written even if the learner has not moved on yet."
-        return max(self.learn.epoch if self.learn else 0, self.saved)
+        "Epochs completed, counting one that has ended even if the learner has not moved on to the next yet."
+        return max(self.learn.epoch if self.learn else 0, self.done)
 
 # %% ../nbs/08_training.ipynb #a75c11ab
 class SkipDoneEpochs(Callback):

@@ -29,7 +29,7 @@ def colornb(*args, home=None, env:dict=None):
     return subprocess.run([*COLORNB, *map(str, args)], capture_output=True, text=True, env=env)
 
 # previews at epoch ends only; --preview-every 1 adds one after every batch
-TINY = ['--size', '64', '--bs', '4', '--no-pretrained', '--num-workers', '0', '--preview-every', '0']
+TINY = ['--size', '64', '--bs', '4', '--no-pretrained', '--num-workers', '0', '--preview-every', '0', '--save-every', '0']
 
 @pytest.fixture(scope='session')
 def trained(tmp_path_factory):

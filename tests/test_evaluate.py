@@ -96,6 +96,20 @@ def test_the_mean_color_comes_from_the_checkpoint(trained, tmp_path):
         assert 'mean colour of the evaluated photos' not in r.stderr
         assert '(source: checkpoint metadata)' in r.stdout
 
+def test_holdout_measures_exactly_the_photos_training_left_out(generator, tmp_path):
+    "`colornb evaluate --holdout 0.1` measures the tenth that `colornb train --holdout 0.1` never sees."
+    from colornb.data import find_photos
+    from colornb.images import SAMPLES_PATH
+    r = colornb('evaluate', '--data', SAMPLES_PATH, '--checkpoint', generator, '--size', '64', '--holdout', '0.1',
+                '--out', tmp_path/'eval')
+    assert r.returncode == 0, r.stderr
+    assert any(l.startswith(f'2 photos from {SAMPLES_PATH} (the held-out 10%), colorized at size 64')
+               for l in r.stdout.splitlines()), r.stdout
+    rows = json.loads((tmp_path/'eval'/'metrics.json').read_text())['rows']
+    held_out = find_photos(SAMPLES_PATH, holdout=0.1, held_out=True)
+    assert {row['photo'] for row in rows} == {str(f) for f in held_out}
+    assert not set(held_out) & set(find_photos(SAMPLES_PATH, holdout=0.1)) # what training reads
+
 def test_missing_folder_and_missing_model_are_one_line(generator, tmp_path):
     r = colornb('evaluate', '--data', tmp_path/'missing', '--checkpoint', generator)
     assert r.returncode == 1
