@@ -22,7 +22,7 @@ from fastai.callback.channelslast import ChannelsLast
 from .generator import plain_module
 from .discriminator import PatchDiscriminator
 from .checkpoint import generator_module
-from .training import check_finite, DeviceMixedPrecision
+from .training import watch_loss, read_losses, DeviceMixedPrecision
 
 # %% ../nbs/10_gan.ipynb #b6524908
 GAN_LR, LAMBDA_L1 = 2e-4, 100.
@@ -99,9 +99,9 @@ def update_D(self:ConditionalGAN, L, real_ab, fake_ab):
         with (nullcontext() if sync or not hasattr(self.D, 'no_sync') else self.D.no_sync()):
             with self.autocast(): logits = self.D(torch.cat([L, ab], 1))
             loss = gan_loss(logits.float(), real, self.gan_mode)
-            check_finite(loss, 'gan discriminator loss', self.learn)
+            watch_loss(self.learn, loss, 'gan discriminator loss')
             self.scaler_D.scale(loss / 2).backward()
-            losses.append(loss.item())
+            losses.append(loss.detach())
     self.scaler_D.step(self.opt_D); self.scaler_D.update()
     self.D.requires_grad_(False)
     self.d_real, self.d_fake = losses
@@ -119,8 +119,11 @@ def after_loss(self:ConditionalGAN):
 @patch
 def after_batch(self:ConditionalGAN):
     if not self.training: return
-    losses = (self.d_real, self.d_fake, self.g_adv.item(), self.g_l1.item())
-    for k, v in zip(GAN_KEYS, losses): self.history[k].append(v)
+    losses = (self.d_real, self.d_fake, self.g_adv.detach(), self.g_l1.detach())
+    for k, v in zip(GAN_KEYS, losses): self.history[k].append(v) # on the device until the epoch's end
+
+@patch
+def after_epoch(self:ConditionalGAN): read_losses(self.history) # before `EpochCheckpoint` (order 90) saves them
 
 # %% ../nbs/10_gan.ipynb #4f2a8af4
 def gan_learner(dls, # `DataLoaders` of (L, ab)
