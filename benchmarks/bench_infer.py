@@ -1,14 +1,15 @@
 """Section 4, inference: `colorize` on a 256 px image, and from a 12-megapixel JPEG's path to the colorized image.
 
 fp32 and bf16 autocast, against `colorize` as it was before the fast merge (`colorize_previous`); the colour difference
-bf16 makes. Targets for the 12 MP photo: ≤ 1.0 s and ≤ 1.5 GB peak RSS (2 cores, resnet18, size 256). Each
-measurement runs in a fresh process (`isolated`), so that its peak RSS is its own.
+bf16 makes. Targets for the 12 MP photo: ≤ 1.0 s and ≤ 1.5 GB peak RSS (2 cores, resnet18, size 256). Then folders
+(16 photos at 512 px, 4 of 12 MP) colorized into PNGs by `colorize_files`: its worker threads against `workers=0`, one
+photo after another. Each measurement runs in a fresh process (`isolated`), so that its peak RSS is its own.
 """
-import io, tempfile, time
+import io, shutil, tempfile, time
 from pathlib import Path
 import numpy as np
 import torch
-from harness import RunOptions, best_time, isolated, log, peak_rss_mb, row, sample_photos
+from harness import RunOptions, best_time, isolated, log, peak_rss_mb, photo_folder, row, sample_photos
 
 TITLE = '4. Inference'
 BIG_PHOTO = 'palapeli_european-honey-bee.jpg' # the shipped photo that is resized to the large test photo
@@ -118,6 +119,57 @@ def _photo_rows(r:dict, mp:str)->list:
                      baseline=prev['peak_rss_mb'] / 1024, target=1.5, higher_is_better=False)]
     return rows
 
+def infer_folder(folder:str, # the photos
+                 workers:int=None, # `colorize_files`'s threads; None: its default
+                 checkpoint:str=None, size:int=256,
+                 repeats:int=1 # timed runs after the first
+                )->dict: # first_s, best_s, photos, workers
+    "Time to colorize a folder into PNGs with `colorize_files`, fp32 on the CPU (run it through `isolated`)."
+    from colornb.predict import colorize_files, default_workers
+    G = _generator(checkpoint).eval()
+    out = Path(tempfile.mkdtemp())
+    try:
+        run = lambda: colorize_files([folder], G, out, size=size, progress=False, precision='fp32', device='cpu',
+                                     workers=workers)
+        t = time.perf_counter(); written, _ = run(); first = time.perf_counter() - t
+        best = min([first] + [best_time(run, 1, warmup=0) for _ in range(repeats)])
+    finally: shutil.rmtree(out)
+    return dict(first_s=first, best_s=best, photos=len(written),
+                workers=default_workers() if workers is None else workers)
+
+def _folder_rows(r:dict, what:str)->list:
+    "Table rows of `infer_folder`'s figures (`r` by workers: 0 first, None its default) for the folder `what`."
+    seq, rate = r[0], lambda x: x['photos'] / x['best_s']
+    note = lambda x: f"first run {x['first_s']:.3g} s; peak RSS {x['peak_rss_mb']:.0f} MB"
+    rows = [row(f'{what} → PNGs, one photo after another (workers=0)', rate(seq), 'photos/s', note=note(seq))]
+    for w, x in r.items():
+        if w == 0: continue
+        how = f"default threads (workers={x['workers']})" if w is None else f'{w} threads'
+        rows.append(row(f'{what} → PNGs, {how}', rate(x), 'photos/s', baseline=rate(seq), ratio=rate(x) / rate(seq),
+                        note=note(x)))
+    return rows
+
+def bench_folders(folders:list, # (name, n photos, side: None for 12 MP) of each folder
+                  size:int=256, checkpoint:str=None, repeats:int=1, big_side:tuple=(4000, 3000))->list:
+    "Table rows: `colorize_files` on each folder with workers=0, its default threads, and 4 threads."
+    from colornb.predict import default_workers
+    rows, workers = [], [0, None] + ([4] if default_workers() != 4 else [])
+    with tempfile.TemporaryDirectory() as d:
+        for what, n, side in folders:
+            folder = Path(d)/what.replace(' ', '_')
+            if side: photo_folder(folder, n, side)
+            else:
+                folder.mkdir()
+                for i in range(n): _large_photo(folder/f'{i}.jpg', big_side)
+            r = {}
+            for w in workers:
+                log(f'  infer: {what}, workers={w} ...')
+                r[w] = isolated(infer_folder, folder=str(folder), workers=w, checkpoint=checkpoint, size=size,
+                                repeats=repeats)
+            rows += _folder_rows(r, what)
+            shutil.rmtree(folder)
+    return rows
+
 def bench_infer(photo_side:tuple=(4000, 3000), # (width, height) of the large photo
                 size:int=256, # render size
                 n_small:int=8, # photos of the small-image figures
@@ -139,5 +191,9 @@ def bench_infer(photo_side:tuple=(4000, 3000), # (width, height) of the large ph
 def measure(opts:RunOptions)->list:
     "Section 4 at the sizes of the command line, with its --checkpoint."
     q = opts.quick
-    return bench_infer(photo_side=(400, 300) if q else (4000, 3000), size=64 if q else 256, n_small=2 if q else 8,
+    rows = bench_infer(photo_side=(400, 300) if q else (4000, 3000), size=64 if q else 256, n_small=2 if q else 8,
                        checkpoint=opts.checkpoint, repeats=1 if q else 2)
+    folders = [('folder of 4 photos at 64 px', 4, 64), ('folder of 2 photos of 0.12 MP', 2, None)] if q else \
+              [('folder of 16 photos at 512 px', 16, 512), ('folder of 4 photos of 12 MP', 4, None)]
+    return rows + bench_folders(folders, size=64 if q else 256, checkpoint=opts.checkpoint, repeats=1,
+                                big_side=(400, 300) if q else (4000, 3000))

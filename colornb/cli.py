@@ -120,7 +120,7 @@ def _add_colorize(sub):
                    help='output folder (created; inputs are never overwritten)')
     p.add_argument('--checkpoint', type=Path, default=None, metavar='PT',
                    help=f"generator .pt or model.pt, or an .onnx with --backend onnx {DEFAULT_CHECKPOINT}")
-    add_options(p, colorize_files, skip=('progress',), choices=dict(precision=PRECISIONS))
+    add_options(p, colorize_files, skip=('progress',), choices=dict(precision=('auto', *PRECISIONS)))
     add_options(p, colorize_video, skip=(*argument_docs(colorize_files), 'progress')) # videos: --smooth, --cut
     add_options(p, open_generator, choices=dict(backend=BACKENDS))
     p.set_defaults(func=_colorize)
@@ -130,7 +130,7 @@ def _colorize(args):
     photos = [p for p in args.inputs if p not in videos]
     G = open_generator(generator_file(args.checkpoint), args.backend)
     common = dict(size=args.size, bs=args.bs, precision=args.precision, device=args.device)
-    written, failed = colorize_files(photos, G, args.out, **common)
+    written, failed = colorize_files(photos, G, args.out, workers=args.workers, **common)
     if videos:
         w, f = colorize_videos(videos, G, args.out, smooth=args.smooth, cut=args.cut,
                                progress=sys.stdout.isatty(), **common) # a bar on terminals only
