@@ -42,7 +42,7 @@ def find_photos(source, # 'coco', a folder (searched recursively), or a list of 
                 holdout:float=0., # leave out this fixed share of the photos, the held-out split (`split_holdout`)
                 held_out:bool=False # return only that held-out share instead
                )->list: # sorted image paths
-    "List the image files of `source`, with a reproducible subset of `n_images`, outside (or inside) the held-out split."
+    "List the image files of `source`, a reproducible subset of `n_images`, outside (or inside) the held-out split."
     root = None
     if isinstance(source, str) and source.lower() == 'coco':
         root = _coco_root()
