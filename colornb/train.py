@@ -28,7 +28,7 @@ from .visualize import ColorizationPreview, plot_losses, comparison_grid
 from .metrics import psnr, colorfulness
 from .training import (BatchLosses, StopOnNonFinite, EpochCheckpoint, SkipDoneEpochs, note_checkpoint,
                               save_on_interrupt, EpochLog, TrainingMeanColor, set_precision, distributed_ctx,
-                              is_main_process, use_local_gpu, PRECISIONS, plain_progress, read_losses)
+                              is_main_process, use_local_gpu, PRECISIONS, plain_progress, read_losses, fewer_host_reads)
 from .pretrain import pretrain_learner, PRETRAIN_LR
 from .gan import gan_learner, pix2pix_adam, GAN_KEYS, GAN_LR, LAMBDA_L1, GAN_LOSSES
 
@@ -70,7 +70,7 @@ class TrainSettings:
     lambda_l1:float=LAMBDA_L1 # weight of the L1 term in stage 2
     gan_mode:str='vanilla' # adversarial loss
     save_every:float=10. # minutes between checkpoints; each stage's last epoch is always saved (0: every epoch)
-    loss_every:int=None # batches between NaN checks of the losses (default: 1 on a CPU, 50 on a GPU)
+    loss_every:int=None # batches between reads of the losses: NaN check, progress bar (default: CPU 1, GPU 50)
     preview_every:int=200 # training batches between preview images (0: at epoch ends only)
     n_preview:int=6 # validation photos in the previews
     seed:int=42 # seed of the data split and the initialisation
@@ -138,7 +138,7 @@ def _save_epoch(run:_Run, stage:_Stage, epoch:int, valid_l1:float):
     _save_losses(run.history, run.files['losses'])
 
 def _loss_every(s:TrainSettings, learn)->int:
-    "Batches between NaN checks: as set, or every batch on a CPU (reading costs nothing) and every 50 on a GPU."
+    "Batches between reads of the losses: as set, or every batch on a CPU (reading costs nothing), every 50 on a GPU."
     if s.loss_every: return s.loss_every
     return 1 if torch.device(learn.dls.device or 'cpu').type == 'cpu' else 50
 
@@ -156,7 +156,9 @@ def fit_stage(run:_Run, # what the stages share
         history = _completed_history(run.history, name, n, len(run.dls.train))
         return run.save_state(run.files['interrupted'], name, n, learn, history)
     writers = [run.preview(prefix=name), ckpt, EpochLog(f'{name}_log.csv', append=done > 0)] if main else []
-    guards = [run.color, StopOnNonFinite(name, every=_loss_every(s, learn)), SkipDoneEpochs(done)]
+    every = _loss_every(s, learn)
+    fewer_host_reads(learn, every)
+    guards = [run.color, StopOnNonFinite(name, every=every), SkipDoneEpochs(done)]
     with (note_checkpoint(run.files['model']), save_on_interrupt(interrupted) if main else nullcontext(),
           distributed_ctx(learn, s.sync_bn)):
         stage.fit(epochs, stage.lr, cbs=writers + guards + stage.cbs + list(run.cbs))

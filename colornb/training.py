@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['DEVICES', 'PRECISIONS', 'read_losses', 'BatchLosses', 'NonFiniteLossError', 'check_finite', 'StopOnNonFinite',
            'watch_loss', 'note_checkpoint', 'TrainingInterrupted', 'save_on_interrupt', 'EpochCheckpoint',
-           'SkipDoneEpochs', 'EpochLog', 'TrainingMeanColor', 'plain_progress', 'resolve_device', 'default_precision',
-           'DeviceMixedPrecision', 'set_precision', 'is_main_process', 'use_local_gpu', 'end_distributed',
-           'distributed_ctx']
+           'SkipDoneEpochs', 'EpochLog', 'TrainingMeanColor', 'plain_progress', 'DeviceSmoothLoss', 'QuietProgress',
+           'RecorderLossesToHost', 'fewer_host_reads', 'resolve_device', 'default_precision', 'DeviceMixedPrecision',
+           'set_precision', 'is_main_process', 'use_local_gpu', 'end_distributed', 'distributed_ctx']
 
 # %% ../nbs/08_training.ipynb #fcaaed83
 import math, os, sys, time
@@ -19,6 +19,7 @@ from functools import partial
 from fastcore.basics import ifnone, patch
 from fastai.callback.core import Callback, CancelEpochException
 from fastai.callback.progress import CSVLogger, ProgressCallback
+from fastai.learner import AvgSmoothLoss
 from fastai.callback.fp16 import MixedPrecision, AMPMode
 from fastai.callback.channelslast import ChannelsLast
 from fastai.learner import Learner
@@ -226,6 +227,40 @@ def plain_progress(learn:Learner, # a learner
         if hasattr(learn, 'progress'): learn.remove_cb(ProgressCallback)
         learn.logger = partial(_epoch_line, learn)
     return learn
+
+# %% ../nbs/08_training.ipynb #ad23f4d4
+class DeviceSmoothLoss(AvgSmoothLoss):
+    "fastai's smoothed training loss, computed on the loss's device, so that no batch waits to read it."
+    def accumulate(self, learn):
+        self.count += 1
+        loss = learn.loss.mean().detach().float()
+        self.val = torch.lerp(loss, self.val.to(loss.device), self.beta)
+
+class QuietProgress(ProgressCallback):
+    "fastai's progress bars, with the smoothed loss in the comment refreshed every `every` batches."
+    def __init__(self, every:int=50): self.every = every
+    def after_batch(self):
+        self.pbar.update(self.iter + 1)
+        if hasattr(self, 'smooth_loss') and (self.iter + 1) % self.every == 0:
+            self.pbar.comment = f'{self.smooth_loss.item():.4f}'
+
+class RecorderLossesToHost(Callback):
+    "Bring the recorder's per-batch smoothed losses from the device once per epoch (`Recorder.plot_loss` reads them)."
+    order = 55 # after the recorder's after_epoch
+    def before_fit(self): self.start = 0
+    def after_epoch(self):
+        rec, i = self.recorder, self.start
+        if len(rec.losses) > i: rec.losses[i:] = list(torch.stack(rec.losses[i:]).cpu().unbind())
+        self.start = len(rec.losses)
+
+# %% ../nbs/08_training.ipynb #c50e2347
+def fewer_host_reads(learn:Learner, # a learner
+                     every:int=50 # batches between reads of the smoothed loss for the progress bar
+                    )->Learner:
+    "`learn`, with fastai's per-batch reads of the loss (smoothed loss, progress comment) made rare."
+    learn.recorder.smooth_loss = DeviceSmoothLoss(beta=learn.recorder.smooth_loss.beta)
+    if hasattr(learn, 'progress'): learn.remove_cb(ProgressCallback); learn.add_cb(QuietProgress(every))
+    return learn.add_cb(RecorderLossesToHost())
 
 # %% ../nbs/08_training.ipynb #fa0f5e08
 DEVICES = ('auto', 'cpu', 'cuda', 'mps') # the names `device` takes, and 'cuda:N'
