@@ -46,7 +46,7 @@ def train_fastai(stage:str, # 'pretrain' (L1) or 'gan'
     from colornb.discriminator import PatchDiscriminator
     from colornb.pretrain import pretrain_learner
     from colornb.gan import gan_learner
-    from colornb.training import set_precision
+    from colornb.training import set_precision, fewer_host_reads
     dev = _device(device)
     set_seed(0)
     dls = _train_dls(data, size, bs, warmup + steps, dev)
@@ -65,6 +65,7 @@ def train_fastai(stage:str, # 'pretrain' (L1) or 'gan'
     else: learn = gan_learner(dls, generator=G, D=PatchDiscriminator())
     learn.add_cbs([BatchStart(), BatchStop()])
     set_precision(learn, precision, channels_last)
+    fewer_host_reads(learn, 50 if dev.type == 'cuda' else 1) # as `colornb train` does (`loss_every`)
     if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats()
     learn.fit(1, lr=learn.lr)
     return dict(times=times[warmup:], gpu_peak_mb=_gpu_peak_mb(dev))
