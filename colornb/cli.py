@@ -10,11 +10,12 @@ __all__ = ['DEFAULT_CHECKPOINT', 'ARG_TYPES', 'USER_ERRORS', 'field_docs', 'argu
 import argparse, os, subprocess, sys, warnings
 from pathlib import Path
 import dataclasses, inspect, re
+import numpy as np
 from fastcore.docments import docments
 # fastai's import, on every command
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
 import colornb
-from .data import find_photos
+from .data import find_photos, prepare_photos
 from .checkpoint import colornb_home, generator_file
 from .training import is_main_process, end_distributed
 from .train import train_colorizer, TrainSettings, TRAIN_CHOICES
@@ -106,6 +107,25 @@ def _describe(name:str)->str:
                 generator='final generator, for prediction', losses='loss curves',
                 samples='preview grids, input | generated | real',
                 interrupted='the state at Ctrl-C (resume with --resume)')[name]
+
+# %% ../nbs/18_cli.ipynb #fba86817
+def _add_prepare(sub):
+    p = sub.add_parser('prepare', help='decode photos once into a .npy file that training reads without decoding',
+                       formatter_class=_HelpFormatter,
+                       description='Scale every colour photo of --data to a little more than --size, keep its centre '
+                                   'square, and store them all as one uint8 array (.npy, with a .json listing the '
+                                   'photos) for colornb train --data OUT.npy.')
+    p.add_argument('--data', required=True, help="folder of color photos (searched recursively), or 'coco'")
+    p.add_argument('--out', type=Path, required=True, metavar='NPY', help='the .npy file to write')
+    add_options(p, prepare_photos, skip=('source', 'out'))
+    p.set_defaults(func=_prepare)
+
+def _prepare(args):
+    out = prepare_photos(args.data, args.out, size=args.size, holdout=args.holdout, n_images=args.n_images,
+                         seed=args.seed)
+    n, side = np.load(out, mmap_mode='r').shape[:2]
+    print(f"Prepared {n} photos of {args.data} as {side}×{side} squares in {out} "
+          f"({out.stat().st_size / 2**20:.0f} MB). Train on them with:\n  colornb train --data {out} --size {args.size}")
 
 # %% ../nbs/18_cli.ipynb #8f4dab85
 def _add_colorize(sub):
@@ -258,7 +278,7 @@ def parser()->argparse.ArgumentParser:
     "The `colornb` argument parser with all its subcommands."
     p = argparse.ArgumentParser(prog='colornb', description='colornb: grayscale-to-colour photo colorization.')
     sub = p.add_subparsers(dest='command', metavar='COMMAND', required=True)
-    for add in (_add_train, _add_colorize, _add_export, _add_evaluate, _add_demo, _add_app): add(sub)
+    for add in (_add_train, _add_prepare, _add_colorize, _add_export, _add_evaluate, _add_demo, _add_app): add(sub)
     return p
 
 # %% ../nbs/18_cli.ipynb #cf8b221e
