@@ -36,7 +36,7 @@ def bench_data(n:int=128, # photos in the folder
                repeats:int=2 # timed epochs
               )->list: # table rows
     "Images/s of an epoch of the plain `Dataset` and of colornb's `DataLoaders`, worker start-up included."
-    from colornb.data import colorization_dls
+    from colornb.data import colorization_dls, prepare_photos
     with tempfile.TemporaryDirectory() as d:
         files = sorted(photo_folder(Path(d)/'photos', n).glob('*.jpg'))
         dls = colorization_dls(files, size=size, bs=bs, valid_pct=0.01, num_workers=num_workers, check_photos=False)
@@ -45,11 +45,19 @@ def bench_data(n:int=128, # photos in the folder
         n_items = _count_epoch(dls.train) # untimed: compiles the Lab conversion
         t_fa = best_time(lambda: _count_epoch(dls.train), repeats, warmup=0)
         t_pl = best_time(lambda: _count_epoch(plain), repeats, warmup=0)
+        npy = prepare_photos(files, Path(d)/'photos.npy', size=size) # once, untimed: what `colornb prepare` does
+        prepared = colorization_dls(npy, size=size, bs=bs, valid_pct=0.01, device='cpu')
+        n_prep = _count_epoch(prepared.train)
+        t_prep = best_time(lambda: _count_epoch(prepared.train), repeats, warmup=0)
     note = (f'{n_items} photos per epoch ({size} px crops of the shipped samples, 300-768 px), batch {bs}, '
             f'{num_workers} workers, worker start-up included')
     return [row('torch Dataset + scikit-image in __getitem__', n_items / t_pl, 'img/s'),
             row('colornb colorization_dls', n_items / t_fa, 'img/s', baseline=n_items / t_pl, ratio=t_pl / t_fa,
-                target=2, note=note)]
+                target=2, note=note),
+            row('colornb prepared .npy (colornb prepare), on the CPU', n_prep / t_prep, 'img/s',
+                baseline=n_items / t_fa, ratio=(n_prep / t_prep) / (n_items / t_fa),
+                note=f'{n_prep} photos per epoch, no workers; crops, flips and Lab on the CPU (on the GPU in training); '
+                     'ratio against colorization_dls')]
 
 def measure(opts:RunOptions)->list:
     "Section 2 at the sizes of the command line."
