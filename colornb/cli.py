@@ -125,7 +125,8 @@ def _prepare(args):
                          seed=args.seed)
     n, side = np.load(out, mmap_mode='r').shape[:2]
     print(f"Prepared {n} photos of {args.data} as {side}×{side} squares in {out} "
-          f"({out.stat().st_size / 2**20:.0f} MB). Train on them with:\n  colornb train --data {out} --size {args.size}")
+          f"({out.stat().st_size / 2**20:.0f} MB). Train on them with:\n"
+          f"  colornb train --data {out} --size {args.size}")
 
 # %% ../nbs/18_cli.ipynb #8f4dab85
 def _add_colorize(sub):

@@ -144,7 +144,7 @@ def _splitter(source, valid_pct:float, seed:int):
         return FuncSplitter(lambda f: Path(f).relative_to(root).parts[0] == valid_dir)
     return RandomSplitter(valid_pct, seed=seed)
 
-def colorization_dls(source, # 'coco', a folder of colour photos, an ImageNet-style tree, a list of files, a prepared .npy
+def colorization_dls(source, # 'coco', a folder of colour photos, an ImageNet tree, a list of files, or a prepared .npy
                      size:int=256, # side of the square training crops
                      bs:int=16, # batch size
                      valid_pct:float=0.2, # share of photos held back for validation (unless the tree has train/val)
@@ -224,7 +224,7 @@ def crop_and_flip(x:Tensor, # uint8 photos, (B, side, side, 3), on any device
         x = x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
     side = x.shape[1]
     if train: (oy, ox), flip = torch.randint(0, side - size + 1, (2, B), device=dev), torch.rand(B, device=dev) < .5
-    else: oy = ox = torch.full((B,), (side - size) // 2, device=dev); flip = torch.zeros(B, dtype=torch.bool, device=dev)
+    else: oy = ox = torch.full((B,), (side - size) // 2, device=dev); flip = torch.zeros(B, dtype=bool, device=dev)
     r = torch.arange(size, device=dev)
     rows, cols = oy[:, None] + r, torch.where(flip[:, None], ox[:, None] + size - 1 - r, ox[:, None] + r)
     return x[torch.arange(B, device=dev)[:, None, None], rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
@@ -246,8 +246,9 @@ def prepared_dls(path, # a .npy written by `prepare_photos`
     to_lab, device = RGBToLab(), ifnone(device, default_device())
     def loader(rows, train):
         gather = lambda b: (torch.from_numpy(arr[np.sort(np.asarray(b))]),)
-        return DataLoader(rows, bs=bs, shuffle=train, drop_last=train, create_item=lambda i: rows[i], create_batch=gather,
-                          after_batch=lambda b: to_lab((crop_and_flip(b[0], size, train),)), device=device)
+        return DataLoader(rows, bs=bs, shuffle=train, drop_last=train, device=device,
+                          create_item=lambda i: rows[i], create_batch=gather, # a batch: one copy of rows
+                          after_batch=lambda b: to_lab((crop_and_flip(b[0], size, train),)))
     return DataLoaders(loader(idx[n_valid:], True), loader(idx[:n_valid], False), device=device)
 
 # %% ../nbs/02_data.ipynb #4bcd2c93
