@@ -42,7 +42,7 @@ def study_encoders()->dict: # name → `TrainSettings` fields
     "The encoders to compare: Lite0 random and ImageNet (when its weights are installed), ResNet-18 ImageNet if cached."
     encoders = {'Lite0 random': dict(arch=LITE0, pretrained=False)}
     weights = lite0_weights()
-    if weights: encoders['Lite0 ImageNet'] = dict(arch=LITE0, pretrained=False, encoder_weights=str(weights))
+    if weights: encoders['Lite0 ImageNet'] = dict(arch=LITE0, encoder_weights=str(weights))
     if _cached_resnet18(): encoders['ResNet-18 ImageNet'] = dict(arch='resnet18', pretrained=True)
     return encoders
 
@@ -137,7 +137,7 @@ def plot_study(res:dict # what `run_study` returns, or results.json read back
         ax.set_xlim(lo - (0.03 if key == 'ab_auc' else 1.), None)
         ax.set_xlabel(label); ax.invert_yaxis(); ax.legend(loc='lower right')
     axs[1].set_yticklabels([])
-    fig.suptitle(f"{res['settings']['n_held_out']} held-out photos, {res['machine']}")
+    fig.suptitle(f"{res['runs'][0]['n_photos']} held-out colour photos, {res['machine']}")
     return fig
 
 # %% ../nbs/20_study.ipynb #49098570
