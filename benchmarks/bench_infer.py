@@ -150,10 +150,12 @@ def _folder_rows(r:dict, what:str)->list:
     return rows
 
 def bench_folders(folders:list, # (name, n photos, side: None for 12 MP) of each folder
-                  size:int=256, checkpoint:str=None, repeats:int=1, big_side:tuple=(4000, 3000))->list:
+                  size:int=256, checkpoint:str=None, repeats:int=1, big_side:tuple=(4000, 3000),
+                  four:bool=True # also 4 threads (when that is not the default)
+                 )->list:
     "Table rows: `colorize_files` on each folder with workers=0, its default threads, and 4 threads."
     from colornb.predict import default_workers
-    rows, workers = [], [0, None] + ([4] if default_workers() != 4 else [])
+    rows, workers = [], [0, None] + ([4] if four and default_workers() != 4 else [])
     with tempfile.TemporaryDirectory() as d:
         for what, n, side in folders:
             folder = Path(d)/what.replace(' ', '_')
@@ -193,7 +195,7 @@ def measure(opts:RunOptions)->list:
     q = opts.quick
     rows = bench_infer(photo_side=(400, 300) if q else (4000, 3000), size=64 if q else 256, n_small=2 if q else 8,
                        checkpoint=opts.checkpoint, repeats=1 if q else 2)
-    folders = [('folder of 4 photos at 64 px', 4, 64), ('folder of 2 photos of 0.12 MP', 2, None)] if q else \
+    folders = [('folder of 4 photos at 64 px', 4, 64)] if q else \
               [('folder of 16 photos at 512 px', 16, 512), ('folder of 4 photos of 12 MP', 4, None)]
     return rows + bench_folders(folders, size=64 if q else 256, checkpoint=opts.checkpoint, repeats=1,
-                                big_side=(400, 300) if q else (4000, 3000))
+                                big_side=(4000, 3000), four=not q) # quick: one folder, two settings
