@@ -124,6 +124,12 @@ def keep_color_photos(files:list, # image files
                       stacklevel=2)
     return keep
 
+def _color_photos(source, check_photos:bool=True, **kwargs)->list:
+    "`find_photos(source, **kwargs)`, less unreadable and gray files unless `check_photos` is False."
+    files = find_photos(source, **kwargs)
+    if not check_photos: return files
+    return keep_color_photos(files, source=source if isinstance(source, (str, Path)) else None)
+
 # %% ../nbs/02_data.ipynb #37f5a3b5
 class RGBToLab(ItemTransform):
     "Batch transform: (rgb,), uint8 or floats in [0,1] → (L, ab), normalised; decodes back to (gray rgb, colour rgb)."
@@ -159,8 +165,7 @@ def colorization_dls(source, # 'coco', a folder of colour photos, an ImageNet tr
         if holdout or n_images: raise ValueError(f"{source} is prepared: its held-out share and subset were chosen "
                                                  "when it was made (`prepare_photos`, `colornb prepare`)")
         return prepared_dls(source, size=size, bs=bs, valid_pct=valid_pct, seed=seed, device=kwargs.get('device'))
-    files = find_photos(source, n_images=n_images, seed=seed, holdout=holdout)
-    if check_photos: files = keep_color_photos(files, source=source if isinstance(source, (str, Path)) else None)
+    files = _color_photos(source, check_photos, n_images=n_images, seed=seed, holdout=holdout)
     resize = Resize(size, method=ResizeMethod.Crop, resamples=(Image.BICUBIC, Image.NEAREST))
     # the blocks are an ImageBlock without IntToFloatTensor: batches stay uint8
     dblock = DataBlock(blocks=TransformBlock(type_tfms=PILImage.create), splitter=_splitter(source, valid_pct, seed),
@@ -170,11 +175,15 @@ def colorization_dls(source, # 'coco', a folder of colour photos, an ImageNet tr
 # %% ../nbs/02_data.ipynb #df0ab57b
 PREPARED_SCALE = 1.125 # the stored square's side over the training crop's: room for random crops
 
+def _decoded_at(f, side:int)->Image.Image:
+    "The photo `f` as 8-bit RGB, a JPEG decoded at the smallest scale that keeps `side` pixels (PIL's `draft`)."
+    with Image.open(f) as im:
+        im.draft('RGB', (side, side))
+        return open_image(im, name=str(f))
+
 def _square(f, side:int)->np.ndarray:
     "The photo `f` with its short side scaled to `side` (bicubic), cropped to its centre square: (side, side, 3) uint8."
-    with Image.open(f) as im:
-        im.draft('RGB', (side, side)) # a JPEG is decoded at the smallest scale that keeps `side` pixels
-        im = open_image(im, name=str(f))
+    im = _decoded_at(f, side)
     scale = side / min(im.size)
     im = im.resize((max(side, round(im.width * scale)), max(side, round(im.height * scale))), Image.BICUBIC)
     left, top = (im.width - side) // 2, (im.height - side) // 2
@@ -195,8 +204,7 @@ def prepare_photos(source, # photos: a folder (recursive), a list of files, or '
     "Decode, scale and centre-crop the photos once into a uint8 array file that training reads without decoding."
     out = Path(out)
     if out.suffix != '.npy': raise ValueError(f"{out}: a prepared data set is written to a .npy file")
-    files = find_photos(source, n_images=n_images, seed=seed, holdout=holdout)
-    files = keep_color_photos(files, source=source if isinstance(source, (str, Path)) else None)
+    files = _color_photos(source, n_images=n_images, seed=seed, holdout=holdout)
     side = round(size * PREPARED_SCALE)
     out.parent.mkdir(parents=True, exist_ok=True)
     def write(tmp):
@@ -258,8 +266,7 @@ def mean_color(source, # photos (a folder, a list of files, 'coco'), or an itera
                )->Tensor: # (2,) mean (a, b) in Lab units
     "The average colour (a, b) of a set of photos, each photo weighted equally: the mean-colour baseline's colour."
     if isinstance(source, (str, Path, list, tuple)):
-        files = find_photos(source)
-        if check_photos: files = keep_color_photos(files, source=source if isinstance(source, (str, Path)) else None)
+        files = _color_photos(source, check_photos)
         return torch.stack([_small_mean_ab(f, size) for f in files]).mean(0)
     total, n = torch.zeros(2, dtype=torch.float64), 0
     for _, ab in source:
@@ -269,8 +276,6 @@ def mean_color(source, # photos (a folder, a list of files, 'coco'), or an itera
 
 def _small_mean_ab(f, size:int)->Tensor:
     "The mean (a, b) of the photo `f`, read at reduced size."
-    with Image.open(f) as im:
-        im.draft('RGB', (size, size)) # a JPEG is decoded at the smallest scale that keeps `size` pixels
-        im = open_image(im, name=str(f))
+    im = _decoded_at(f, size)
     im.thumbnail((size, size), Image.BICUBIC)
     return rgb_to_lab(image_tensor(im))[0, 1:].mean((1, 2))
