@@ -1,4 +1,10 @@
-import os, subprocess, sys, numpy as np, pytest
+import os
+# Each of pytest-xdist's workers (two on the 2-core CI machine) gets its share of the cores for torch/OpenMP, and so do the
+# `colornb` processes the tests start: with every process using every core, OpenMP threads spin-wait on each other
+# (measured on 2 cores: pytest 366 s with each worker using both cores, 268 s with one each).
+_workers = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))
+if _workers > 1: os.environ.setdefault('OMP_NUM_THREADS', str(max(1, (os.cpu_count() or 1) // _workers)))
+import subprocess, sys, numpy as np, pytest
 from pathlib import Path
 from PIL import Image
 
