@@ -21,7 +21,7 @@ def bench_gpu(data:str, # a folder of at least max(batch_sizes) * (warmup + step
             for precision, cl in gpu_configs(quick):
                 r = train_fastai(stage, data, size=size, bs=bs, warmup=warmup, steps=steps, device='cuda',
                                  precision=precision, channels_last=cl)
-                t = min(r['times'])
+                t = r['s_per_batch']
                 base = base or t
                 rows.append(row(f"{stage} bs {bs}, {precision}{' channels-last' if cl else ''}", bs / t, 'img/s',
                                 baseline=bs / base, ratio=base / t, note=f"peak GPU memory {r['gpu_peak_mb']:.0f} MB"))
