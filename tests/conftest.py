@@ -3,7 +3,8 @@ import os
 # `colornb` processes the tests start: with every process using every core, OpenMP threads spin-wait on each other
 # (measured on 2 cores: pytest 366 s with each worker using both cores, 268 s with one each).
 _workers = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))
-if _workers > 1: os.environ.setdefault('OMP_NUM_THREADS', str(max(1, (os.cpu_count() or 1) // _workers)))
+THREADS_SET_HERE = _workers > 1 and 'OMP_NUM_THREADS' not in os.environ # the web app's server is started without it
+if THREADS_SET_HERE: os.environ['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // _workers))
 import subprocess, sys, numpy as np, pytest
 from pathlib import Path
 from PIL import Image

@@ -3,7 +3,7 @@ import os, shutil, signal, socket, subprocess, time, urllib.request, numpy as np
 from pathlib import Path
 from types import SimpleNamespace
 from PIL import Image
-from conftest import color_photo, COLORNB
+from conftest import color_photo, COLORNB, THREADS_SET_HERE
 
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 MAX_UPLOAD_MB = 1 # the server's upload limit in these tests (`colornb app --max-upload-mb`)
@@ -37,8 +37,12 @@ def app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('app')
     save_generator(build_generator(size=64, pretrained=False), tmp/'generator.pt', epochs=1, stage='gan')
     port = _free_port()
+    # the server as a user runs it: PyTorch on every core, not the test worker's share (its memory is measured below;
+    # with one thread, under the other worker's load, its RSS grew by 138 MB over 50 uploads in one CI run of two)
+    env = {k: v for k, v in os.environ.items() if not (THREADS_SET_HERE and k == 'OMP_NUM_THREADS')}
     server = subprocess.Popen([*COLORNB, 'app', '--checkpoint', str(tmp/'generator.pt'), '--port', str(port), '--address', '127.0.0.1',
-                               '--max-upload-mb', str(MAX_UPLOAD_MB)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                               '--max-upload-mb', str(MAX_UPLOAD_MB)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True, env=env)
     url = f'http://127.0.0.1:{port}'
     try:
         for _ in range(120):                                   # at most 60 s for Streamlit to start
