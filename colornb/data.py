@@ -189,10 +189,19 @@ def _square(f, side:int)->np.ndarray:
     left, top = (im.width - side) // 2, (im.height - side) // 2
     return np.asarray(im.crop((left, top, left + side, top + side)))
 
+def _cannot_write(dst:Path, e:OSError)->OSError:
+    "`e` as an `OSError` that names the file that could not be written, `dst`, and keeps `e`'s errno."
+    err = OSError(f"Cannot write {dst}: {e.strerror or e}"); err.errno = e.errno
+    return err
+
 def _replace_or_remove(tmp:Path, dst:Path, write):
     "Call `write(tmp)`, then move `tmp` to `dst`; on any failure remove `tmp` and leave `dst` as it was."
     try: write(tmp); os.replace(tmp, dst)
-    except BaseException: tmp.unlink(missing_ok=True); raise
+    except BaseException as e:
+        try: tmp.unlink(missing_ok=True)
+        except OSError: pass
+        if isinstance(e, OSError): raise _cannot_write(dst, e) from None
+        raise
 
 def prepare_photos(source, # photos: a folder (recursive), a list of files, or 'coco'
                    out, # the .npy file to write (and a .json beside it)
@@ -204,9 +213,10 @@ def prepare_photos(source, # photos: a folder (recursive), a list of files, or '
     "Decode, scale and centre-crop the photos once into a uint8 array file that training reads without decoding."
     out = Path(out)
     if out.suffix != '.npy': raise ValueError(f"{out}: a prepared data set is written to a .npy file")
+    try: out.parent.mkdir(parents=True, exist_ok=True) # before the photos are read
+    except OSError as e: raise _cannot_write(out, e) from None
     files = _color_photos(source, n_images=n_images, seed=seed, holdout=holdout)
     side = round(size * PREPARED_SCALE)
-    out.parent.mkdir(parents=True, exist_ok=True)
     def write(tmp):
         arr = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=(len(files), side, side, 3))
         for i in progress_bar(range(0, len(files), 64), leave=False):

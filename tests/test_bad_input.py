@@ -117,6 +117,14 @@ def test_read_only_output_folder(battery, tmp_path):
     assert list(ro.iterdir()) == []
     assert _digests(d) == before                     # nothing written, no input touched
 
+def test_prepare_into_a_read_only_folder_is_one_line(photo_folder, tmp_path):
+    ro = read_only_folder(tmp_path/'read-only')
+    r = subprocess.run(without_root_powers([*COLORNB, 'prepare', '--data', photo_folder, '--out', ro/'photos.npy', '--size', '32']),
+                       capture_output=True, text=True)
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines() == [f"colornb prepare: error: Cannot write {ro/'photos.npy'}: Permission denied"]
+    assert list(ro.iterdir()) == []
+
 def test_train_into_a_read_only_folder_stops_before_training(photo_folder, tmp_path):
     ro = read_only_folder(tmp_path/'read-only')
     r = subprocess.run(without_root_powers([*COLORNB, 'train', '--data', photo_folder, '--out', ro, '--pretrain-epochs', '1', '--gan-epochs', '1', *TINY]),
