@@ -68,8 +68,9 @@ def fetch(photos:Path=PHOTOS):
     if not (DATA/'photos').exists(): shutil.copytree(photos, DATA/'photos')
     tree = _tracked_mb()
     for what, path in (('.data', DATA), ('.whl', WHEELS)):
-        print(f"a call carrying {what}: {_mb(path):.1f} MB + the tree {tree:.1f} MB of the {CARRY_LIMIT_MB} MB it may")
-        if _mb(path) + tree > CARRY_LIMIT_MB: sys.exit(f'too much to carry in one call: {what}')
+        mb = _mb(path)
+        print(f"a call carrying {what}: {mb:.1f} MB + the tree {tree:.1f} MB of the {CARRY_LIMIT_MB} MB it may")
+        if mb + tree > CARRY_LIMIT_MB: sys.exit(f'too much to carry in one call: {what}')
 
 def _tracked_mb()->float:
     "Size of the files git tracks, in MB: the tree that every call sends."
@@ -89,20 +90,21 @@ def install(wheels:bool=True # False in a dry run: the wheels are for the device
     sys.path[:0] = [str(SITE), str(ROOT)]
 
 class Session:
-    "The steps' shared state: the output folder, the clock, the log and the results."
+    "The steps' shared state: the output and work folders, the clock, the device and the results."
     def __init__(self, out:Path, minutes:float, dry:bool):
         self.out, self.end, self.dry, self.res = Path(out), time.time() + 60 * minutes, dry, {}
         self.out.mkdir(parents=True, exist_ok=True)
         self.work = Path('/tmp/gpu_session') if not dry else self.out/'work'
         self.work.mkdir(parents=True, exist_ok=True)
         self.device = 'cpu' if dry else 'cuda'
+        self.train_args = ['--num-workers', '0'] if dry else ['--precision', 'bf16'] # `colornb train`'s, per machine
     def left(self)->float: return self.end - time.time()
-    def cmd(self, *args, timeout:float=None)->float:
-        "Run `colornb args`, its output into the log; its wall time in s (an error stops the step)."
+    def cmd(self, *args)->float:
+        "Run `colornb args` within the time left, its output printed; its wall time in s (an error stops the step)."
         args = [sys.executable, '-m', 'colornb', *map(str, args)]
         print('$', ' '.join(args[2:]), flush=True)
         t = time.perf_counter()
-        p = subprocess.run(args, capture_output=True, text=True, timeout=timeout or max(self.left(), 1))
+        p = subprocess.run(args, capture_output=True, text=True, timeout=max(self.left(), 1))
         dt = time.perf_counter() - t
         print((p.stdout + p.stderr)[-3000:], flush=True)
         if p.returncode: raise RuntimeError(f"colornb {args[3]} exited {p.returncode}")
@@ -127,13 +129,14 @@ def _photos(s:Session)->Path:
 def _folder_512(s:Session, n:int)->Path:
     "`n` of the held-out photos scaled to 512 px on the long side, as JPEGs (the issue's 512 px folder)."
     from PIL import Image
+    from colornb.images import open_image
     from colornb.data import find_photos
     folder = s.work/f'photos512_{n}'
     if folder.exists(): return folder
     folder.mkdir()
     files = (find_photos(_photos(s), holdout=0.1, held_out=True) * 8)[:n]
     for i, f in enumerate(files):
-        im = Image.open(f).convert('RGB')
+        im = open_image(f)
         scale = 512 / max(im.size)
         im.resize((round(im.width * scale), round(im.height * scale)), Image.LANCZOS).save(folder/f'{i:04d}.jpg', quality=92)
     return folder
@@ -151,10 +154,9 @@ def step_infer(s:Session):
     n = 8 if s.dry else 256
     folder, G, r = _folder_512(s, n), _generator(s), {}
     for precision in ('fp32', 'bf16'):
-        s.cmd('colorize', folder, '--out', s.work/f'colorized_{precision}', '--checkpoint', G, '--device', s.device,
-              '--precision', precision, '--workers', '0' if s.dry else '8') # a first run: CUDA's start-up, cuDNN's choices
-        t = s.cmd('colorize', folder, '--out', s.work/f'colorized_{precision}_2', '--checkpoint', G, '--device',
-                  s.device, '--precision', precision, '--workers', '0' if s.dry else '8')
+        for run in ('warm-up', 'timed'): # the first run pays CUDA's start-up and cuDNN's choices
+            t = s.cmd('colorize', folder, '--out', s.work/f'colorized_{precision}_{run}', '--checkpoint', G, '--device',
+                      s.device, '--precision', precision, '--workers', '0' if s.dry else '8')
         r[f'colorize_512px_{precision}'] = dict(photos=n, s=t, photos_per_s=n / t, note='the process, imports included')
     t = s.cmd('evaluate', '--data', _photos(s), '--holdout', '0.1', '--checkpoint', G, '--size', 256, '--device',
               s.device, '--out', s.work/'evaluate_random')
@@ -168,19 +170,25 @@ def step_bench(s:Session):
     print(p.stdout[-6000:], p.stderr[-3000:], flush=True)
     return dict(returncode=p.returncode, tables=p.stdout[-6000:])
 
+def _prepare(s:Session, photos:Path, out:Path, size:int, *args)->dict:
+    "`colornb prepare` of `photos` into `out`: its wall time and the number of photos prepared."
+    t = s.cmd('prepare', '--data', photos, '--out', out, '--size', size, *args)
+    return dict(prepare_s=t, photos=len(json.loads(out.with_suffix('.json').read_text())['files']))
+
+def _epoch_seconds(log:Path)->list:
+    "The epochs' times from fastai's CSV log (its `time` column, mm:ss), in s."
+    rows = log.read_text().splitlines()[1:]
+    return [60 * int(m) + int(sec) for m, sec in (r.rsplit(',', 1)[1].split(':') for r in rows)]
+
 def step_recipe(s:Session, pretrain_epochs:int, gan_epochs:int, bs:int):
-    size, r = (64, {}) if s.dry else (256, {})
-    prepared = s.work/'photos.npy'
-    r['prepare_s'] = s.cmd('prepare', '--data', _photos(s), '--out', prepared, '--size', size, '--holdout', '0.1')
-    n = len(json.loads(prepared.with_suffix('.json').read_text())['files'])
-    out = s.work/'recipe'
     from colornb.study import LITE0, lite0_weights
-    extra = ['--arch', LITE0, '--encoder-weights', lite0_weights()]
-    extra += ['--num-workers', '0'] if s.dry else ['--precision', 'bf16']
+    size, prepared, out = 64 if s.dry else 256, s.work/'photos.npy', s.work/'recipe'
+    r = _prepare(s, _photos(s), prepared, size, '--holdout', '0.1')
     t = s.cmd('train', '--data', prepared, '--out', out, '--size', size, '--bs', bs, '--pretrain-epochs',
-              pretrain_epochs, '--gan-epochs', gan_epochs, '--preview-every', 0, *extra)
+              pretrain_epochs, '--gan-epochs', gan_epochs, '--preview-every', 0, '--arch', LITE0,
+              '--encoder-weights', lite0_weights(), *s.train_args)
     epochs = pretrain_epochs + gan_epochs
-    r.update(photos=n, train_s=t, epochs=epochs, images_per_s_end_to_end=n * 0.9 * epochs / t,
+    r.update(train_s=t, epochs=epochs, images_per_s_end_to_end=r['photos'] * 0.9 * epochs / t,
              note='train_s: the whole `colornb train` process (imports, data, validation, checkpoints); '
                   'about 90 % of the photos train, 10 % validate')
     r['evaluate_s'] = s.cmd('evaluate', '--data', _photos(s), '--holdout', '0.1', '--checkpoint', out/'generator.pt',
@@ -188,14 +196,9 @@ def step_recipe(s:Session, pretrain_epochs:int, gan_epochs:int, bs:int):
     metrics = json.loads((s.work/'evaluate_recipe'/'metrics.json').read_text())
     r['metrics'] = {k: v for k, v in metrics.items() if k != 'rows'}
     shutil.copy(out/'losses.png', s.out/'losses.png')
-    for stage in ('pretrain', 'gan'): # fastai's CSV logs: the epochs' times (what a call may bring back is 8 files)
-        r[f'{stage}_log'] = (out/f'{stage}_log.csv').read_text().splitlines()
+    for stage in ('pretrain', 'gan'): # the epochs' times, from fastai's CSV logs (a call brings back 8 files at most)
+        r[f'{stage}_epoch_s'] = _epoch_seconds(out/f'{stage}_log.csv')
     return r
-
-def _epoch_seconds(log:Path)->list:
-    "The epochs' times from fastai's CSV log (its `time` column, mm:ss), in s."
-    rows = log.read_text().splitlines()[1:]
-    return [60 * int(m) + int(sec) for m, sec in (r.rsplit(',', 1)[1].split(':') for r in rows)]
 
 def step_epoch20k(s:Session, bs:int):
     "Issue 15's training targets: one epoch of each stage over ≥ 20,000 photos (the photos 8 times), resnet18, bf16."
@@ -205,17 +208,15 @@ def step_epoch20k(s:Session, bs:int):
         folder.mkdir()
         for i in range(copies):
             (folder/f'copy{i}').symlink_to(_photos(s).resolve(), target_is_directory=True)
-    prepared, out, r = s.work/'photos_x8.npy', s.work/'epoch20k', {}
-    r['prepare_s'] = s.cmd('prepare', '--data', folder, '--out', prepared, '--size', size)
-    n = len(json.loads(prepared.with_suffix('.json').read_text())['files'])
-    extra = ['--num-workers', '0'] if s.dry else ['--precision', 'bf16']
+    prepared, out = s.work/'photos_x8.npy', s.work/'epoch20k'
+    r = _prepare(s, folder, prepared, size)
     r['train_s'] = s.cmd('train', '--data', prepared, '--out', out, '--size', size, '--bs', bs, '--pretrain-epochs', 1,
-                         '--gan-epochs', 1, '--preview-every', 0, '--no-pretrained', *extra)
+                         '--gan-epochs', 1, '--preview-every', 0, '--no-pretrained', *s.train_args)
     for stage in ('pretrain', 'gan'):
         t = _epoch_seconds(out/f'{stage}_log.csv')[0]
-        r[stage] = dict(epoch_s=t, images_per_s=round(n * 0.9 / max(t, 1), 1), note='fastai epoch time, validation '
-                        'of 10 % included; data and the end-of-stage checkpoint are in train_s')
-    r.update(photos=n, note='photos: every shared photo 8 times (prepared once); 90 % train')
+        r[stage] = dict(epoch_s=t, images_per_s=round(r['photos'] * 0.9 / max(t, 1), 1), note='fastai epoch time, '
+                        'validation of 10 % included; data and the end-of-stage checkpoint are in train_s')
+    r['note'] = 'photos: every shared photo 8 times (prepared once); 90 % train'
     return r
 
 def step_study(s:Session, epochs:int, bs:int):
