@@ -15,7 +15,7 @@ from fastcore.docments import docments
 # fastai's import, on every command
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
 import colornb
-from .data import find_photos, prepare_photos
+from .data import prepare_photos
 from .checkpoint import colornb_home, generator_file
 from .training import is_main_process, end_distributed
 from .train import train_colorizer, TrainSettings, TRAIN_CHOICES
@@ -222,7 +222,7 @@ def _add_evaluate(sub):
     p.add_argument('--holdout', type=float, default=0., metavar='SHARE',
                    help='measure only the fixed held-out share of --data that `colornb train --holdout SHARE` '
                         'never trains on (0: all the photos)')
-    add_options(p, evaluate_folder, skip=('out', 'mean_ab', 'progress'),
+    add_options(p, evaluate_folder, skip=('out', 'mean_ab', 'holdout', 'progress'),
                 choices=dict(rank_by=tuple(m for m in HIGHER_IS_BETTER if m != 'fid')))
     p.set_defaults(func=_evaluate)
 
@@ -230,8 +230,7 @@ def _evaluate(args):
     ckpt, out = generator_file(args.checkpoint), args.out or colornb_home()/'evaluate'
     with warnings.catch_warnings(): # skipped photos and notes: one line each
         warnings.showwarning = lambda message, *a, **k: print(f"colornb evaluate: {message}", file=sys.stderr)
-        data = find_photos(args.data, holdout=args.holdout, held_out=True) if args.holdout else args.data
-        res = evaluate_folder(data, ckpt, size=args.size, out=out, train_data=args.train_data,
+        res = evaluate_folder(args.data, ckpt, size=args.size, out=out, train_data=args.train_data, holdout=args.holdout,
                               max_side=args.max_side or None, rank_by=args.rank_by, n_show=args.n_show,
                               device=args.device)
     a, b = res['mean_ab']

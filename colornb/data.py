@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 import torch.nn.functional as F
 from .lab import rgb_to_lab, rgb_to_L_ab, gray_and_color, LAB_NORM
-from .images import SAMPLES_PATH, open_image, image_tensor
+from .images import SAMPLES_PATH, open_image, image_tensor, writable_folder, atomic_path, atomic_file
 
 # %% ../nbs/02_data.ipynb #3c2fab78
 COCO_SUBSET = 10_000 # photos of the reference recipe: 8,000 for training and 2,000 for validation
@@ -177,7 +177,9 @@ PREPARED_SCALE = 1.125 # the stored square's side over the training crop's: room
 
 def _decoded_at(f, side:int)->Image.Image:
     "The photo `f` as 8-bit RGB, a JPEG decoded at the smallest scale that keeps `side` pixels (PIL's `draft`)."
-    with Image.open(f) as im:
+    try: im = Image.open(f)
+    except OSError: return open_image(f) # raises its one-line `ImageError`: the file, and why it cannot be read
+    with im:
         im.draft('RGB', (side, side))
         return open_image(im, name=str(f))
 
@@ -189,20 +191,6 @@ def _square(f, side:int)->np.ndarray:
     left, top = (im.width - side) // 2, (im.height - side) // 2
     return np.asarray(im.crop((left, top, left + side, top + side)))
 
-def _cannot_write(dst:Path, e:OSError)->OSError:
-    "`e` as an `OSError` that names the file that could not be written, `dst`, and keeps `e`'s errno."
-    err = OSError(f"Cannot write {dst}: {e.strerror or e}"); err.errno = e.errno
-    return err
-
-def _replace_or_remove(tmp:Path, dst:Path, write):
-    "Call `write(tmp)`, then move `tmp` to `dst`; on any failure remove `tmp` and leave `dst` as it was."
-    try: write(tmp); os.replace(tmp, dst)
-    except BaseException as e:
-        try: tmp.unlink(missing_ok=True)
-        except OSError: pass
-        if isinstance(e, OSError): raise _cannot_write(dst, e) from None
-        raise
-
 def prepare_photos(source, # photos: a folder (recursive), a list of files, or 'coco'
                    out, # the .npy file to write (and a .json beside it)
                    size:int=256, # the training size the photos are prepared for
@@ -213,20 +201,17 @@ def prepare_photos(source, # photos: a folder (recursive), a list of files, or '
     "Decode, scale and centre-crop the photos once into a uint8 array file that training reads without decoding."
     out = Path(out)
     if out.suffix != '.npy': raise ValueError(f"{out}: a prepared data set is written to a .npy file")
-    try: out.parent.mkdir(parents=True, exist_ok=True) # before the photos are read
-    except OSError as e: raise _cannot_write(out, e) from None
+    writable_folder(out.parent) # before the photos are read
     files = _color_photos(source, n_images=n_images, seed=seed, holdout=holdout)
     side = round(size * PREPARED_SCALE)
-    def write(tmp):
+    with atomic_path(out) as tmp:
         arr = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=(len(files), side, side, 3))
         for i in progress_bar(range(0, len(files), 64), leave=False):
             arr[i:i + 64] = np.stack(parallel(_square, files[i:i + 64], side=side, threadpool=True,
                                               n_workers=defaults.cpus, progress=False))
-        arr.flush()
-    _replace_or_remove(out.parent/f'.{out.name}.tmp', out, write)
+        arr.flush(); del arr
     meta = dict(source=str(source), size=size, side=side, holdout=holdout, files=[str(f) for f in files])
-    _replace_or_remove(out.parent/f'.{out.stem}.json.tmp', out.with_suffix('.json'),
-                       lambda tmp: tmp.write_text(json.dumps(meta, indent=1)))
+    with atomic_file(out.with_suffix('.json')) as f: f.write(json.dumps(meta, indent=1).encode())
     return out
 
 # %% ../nbs/02_data.ipynb #63369de0

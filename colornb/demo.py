@@ -8,9 +8,10 @@ __all__ = ['DEMO_HELD_OUT', 'METRIC_KEYS', 'run_demo']
 # %% ../nbs/14_demo.ipynb #a7ef97a8
 from pathlib import Path
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 from .images import SAMPLES_PATH, open_image, ImageError, image_tensor
 from .checkpoint import colornb_home, load_generator
+from .visualize import labelled_grid
 from .metrics import psnr, colorfulness
 from .train import train_colorizer
 from .predict import colorize_files
@@ -19,16 +20,6 @@ from .predict import colorize_files
 DEMO_HELD_OUT = ('skimage_astronaut.jpg', 'skimage_chelsea.jpg', 'palapeli_citrus-fruits.jpg', 'sklearn_flower.jpg')
 
 # %% ../nbs/14_demo.ipynb #febff44e
-def _side_by_side(images:list, labels:list, height:int=256)->Image.Image:
-    "Images of the same size next to each other, scaled to `height`, with a label under each."
-    w = round(images[0].width * height / images[0].height)
-    sheet = Image.new('RGB', (w * len(images), height + 22), 'white')
-    draw = ImageDraw.Draw(sheet)
-    for i, (im, label) in enumerate(zip(images, labels)):
-        sheet.paste(im.resize((w, height), Image.LANCZOS), (i * w, 0))
-        draw.text((i * w + 6, height + 5), label, fill='black')
-    return sheet
-
 def _stacked(images:list, width:int=768)->Image.Image:
     "Images one above the other, scaled to `width`."
     scaled = [im.resize((width, round(im.height * width / im.width)), Image.LANCZOS) for im in images]
@@ -49,7 +40,7 @@ def _before_after(src:Path, dst:Path, out:Path)->list:
     "Save grayscale | colornb | original for the photo `src` colorized into `dst`; the metric rows of both methods."
     original, result = open_image(src), Image.open(dst).convert('RGB')
     gray = original.convert('L').convert('RGB')
-    _side_by_side([gray, result, original], ['grayscale input', 'colornb', 'original']).save(out/f'{src.stem}.png')
+    labelled_grid([[gray, result, original]], ['grayscale input', 'colornb', 'original'], height=256).save(out/f'{src.stem}.png')
     return [dict(photo=src.name, method='colornb', **_photo_metrics(original, result)),
             dict(photo=src.name, method='grayscale input', **_photo_metrics(original, gray))]
 

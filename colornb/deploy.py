@@ -15,8 +15,8 @@ from PIL import Image
 from fastai.layers import SequentialEx, ToTensorBase
 import colornb
 from .lab import LAB_NORM, rgb_to_lab
-from .images import image_tensor
-from .checkpoint import load_generator, atomic_file
+from .images import image_tensor, atomic_file
+from .checkpoint import load_generator
 from .generator import error_line
 
 # %% ../nbs/16_onnx.ipynb #e6b7feb4

@@ -16,9 +16,9 @@ from PIL import Image
 import matplotlib.pyplot as plt
 from fastprogress.fastprogress import progress_bar
 from .lab import rgb_to_lab, lab_to_rgb, LAB_NORM
-from .images import open_image, ImageError, image_tensor
+from .images import open_image, ImageError, image_tensor, writable_folder
 from .data import find_photos, photo_status, mean_color
-from .checkpoint import generator_module, writable_folder
+from .checkpoint import generator_module
 from .metrics import image_metrics, SetMetrics, skip_reason
 from .predict import colorize, generator_on
 from .visualize import to_pil
@@ -214,6 +214,7 @@ def evaluate_folder(data, # color photos: a folder (searched recursively), a lis
                     out:Path=None, # folder for metrics.json, metrics.csv and best_worst.png (None: no files)
                     train_data=None, # the training photos, for the mean-colour baseline (see above)
                     mean_ab=None, # or that baseline's colour (a, b) itself
+                    holdout:float=0., # measure only this fixed held-out share of `data`, which `colornb train --holdout` never trains on (0: all the photos)
                     max_side:int=512, # larger photos are scaled down to this first (None: compare at full size)
                     rank_by:str='ab_auc', # the metric best_worst.png ranks photos by
                     n_show:int=3, # best and worst photos shown
@@ -222,8 +223,9 @@ def evaluate_folder(data, # color photos: a folder (searched recursively), a lis
                    )->dict: # summary, rows, skipped metrics and photos, mean colour and its source, files written
     "Colorize the grayscale version of every photo in `data` and compare with the original, beside two baselines."
     _check_ranking(rank_by, n_show, out)
-    photos, skipped_photos = _usable_photos(find_photos(data))
+    photos, skipped_photos = _usable_photos(find_photos(data, holdout=holdout, held_out=holdout > 0))
     where = data if isinstance(data, (str, Path)) else f'the {len(photos) + len(skipped_photos)} files given'
+    if holdout: where = f'the held-out {holdout:.0%} of {where}'
     if not photos: raise _no_photo_error(where, skipped_photos)
     G = generator_on(generator_module(generator), device)
     if out is not None: out = writable_folder(out) # before the work: a folder that cannot be written fails at once
@@ -235,6 +237,6 @@ def evaluate_folder(data, # color photos: a folder (searched recursively), a lis
                skipped_photos=skipped_photos, skipped_metrics={k: v for k, v in sets['model'].skipped.items() if v},
                mean_ab=[round(v, 4) for v in mean_ab.tolist()], mean_ab_source=source, files={})
     if out is not None:
-        settings = _settings(data, generator, size=size, max_side=max_side, rank_by=rank_by)
+        settings = _settings(data, generator, holdout=holdout, size=size, max_side=max_side, rank_by=rank_by)
         res['files'] = _write_results(out, res, settings, shown, rank_by, n_show)
     return res

@@ -18,8 +18,7 @@ from fastprogress.fastprogress import progress_bar
 from fastai.data.transforms import get_image_files
 from .lab import (rgb_to_L_ab, L_ab_to_rgb, srgb_to_linear, XYZ_FROM_RGB, RGB_FROM_XYZ, D65_WHITE, LAB_NORM,
                          _EPS, _KAPPA)
-from .images import open_image, ImageError
-from .checkpoint import atomic_file, writable_folder
+from .images import open_image, ImageError, atomic_file, writable_folder
 from .training import PRECISIONS, resolve_device, default_precision
 from fastcore.basics import ifnone
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 from fastcore.basics import ifnone
-from .images import open_image, image_tensor
+from .images import open_image, image_tensor, writable_folder, atomic_file
 from .data import find_photos
-from .checkpoint import writable_folder, atomic_file, load_generator
-from .visualize import to_pil
+from .checkpoint import load_generator
+from .visualize import to_pil, labelled_grid
 from .train import train_colorizer
 from .predict import colorize
 from .evaluate import evaluate_folder, constant_color
@@ -49,6 +49,11 @@ def study_encoders()->dict: # name → `TrainSettings` fields
 # %% ../nbs/20_study.ipynb #e43a37dc
 def _slug(text:str)->str: return re.sub(r'[^a-z0-9]+', '-', text.lower()).strip('-')
 
+def _home_as_tilde(path:Path)->str:
+    "`path` with the user's home folder written `~`: results files that are shared do not carry it."
+    path, home = Path(path).absolute(), Path.home()
+    return str('~'/path.relative_to(home)) if path.is_relative_to(home) else str(path)
+
 def _write_json(path:Path, obj):
     with atomic_file(path) as f: f.write(json.dumps(obj, indent=1, default=str).encode())
 
@@ -71,7 +76,7 @@ def train_and_measure(photos, # the photos: a folder, a list of files or 'coco'
     seconds = time.perf_counter() - start
     ev = evaluate_folder(held_out, files['generator'], size=size, progress=False)
     res = dict(recipe=recipe, pretrain_epochs=pre, gan_epochs=epochs - pre, train_seconds=round(seconds, 1),
-               generator=str(files['generator']), n_photos=ev['n_photos'], mean_ab=ev['mean_ab'], metrics=ev['summary'])
+               generator=_home_as_tilde(files['generator']), n_photos=ev['n_photos'], mean_ab=ev['mean_ab'], metrics=ev['summary'])
     _write_json(result_file, res)
     return res
 
@@ -141,27 +146,12 @@ def plot_study(res:dict # what `run_study` returns, or results.json read back
     return fig
 
 # %% ../nbs/20_study.ipynb #49098570
-def _labelled_grid(rows:list, # rows of PIL images, each row the same length
-                   labels:list, # one label per column
-                   height:int=128 # height of every image
-                  )->Image.Image:
-    "The images in a grid, each scaled to `height`, under a header of column labels."
-    widths = [max(round(r[i].width * height / r[i].height) for r in rows) for i in range(len(labels))]
-    sheet = Image.new('RGB', (sum(widths), 18 + height * len(rows)), 'white')
-    draw = ImageDraw.Draw(sheet)
-    for i, label in enumerate(labels): draw.text((sum(widths[:i]) + 4, 3), label, fill='black')
-    for j, row in enumerate(rows):
-        for i, im in enumerate(row):
-            sheet.paste(im.resize((round(im.width * height / im.height), height), Image.LANCZOS),
-                        (sum(widths[:i]), 18 + j * height))
-    return sheet
-
 def contact_sheet(res:dict, # what `run_study` returns, with the runs' generator files in place
                   photos:list, # the photos shown, one per row
                   height:int=128 # height of each picture
                  )->Image.Image:
     "The same photos as gray, mean colour, every run and the original: one row per photo, one column per method."
-    gens = {r['name']: load_generator(r['generator']) for r in res['runs']}
+    gens = {r['name']: load_generator(Path(r['generator']).expanduser()) for r in res['runs']}
     rows = []
     for f in photos:
         im = open_image(f)
@@ -169,7 +159,7 @@ def contact_sheet(res:dict, # what `run_study` returns, with the runs' generator
         rgb = image_tensor(im)
         base = [to_pil(constant_color(rgb, ab)[0]) for ab in ((0., 0.), res['runs'][0]['mean_ab'])]
         rows.append(base + [colorize(im, G, size=res['settings']['size'], device='cpu') for G in gens.values()] + [im])
-    return _labelled_grid(rows, ['gray', 'mean color', *[n.replace(' · ', ': ') for n in gens], 'original'], height)
+    return labelled_grid(rows, ['gray', 'mean color', *[n.replace(' · ', ': ') for n in gens], 'original'], height)
 
 # %% ../nbs/20_study.ipynb #f8c10a8a
 SHIPPING_BAR = dict(psnr_gain=1.0, auc_gain=0.02, colorfulness_share=0.5) # over gray; of the originals' colourfulness

@@ -19,10 +19,11 @@ import matplotlib.pyplot as plt
 from fastcore.basics import ifnone, listify
 from fastai.torch_core import set_seed
 from .lab import gray_and_color
+from .images import writable_folder
 from .data import colorization_dls
 from .generator import build_generator, GENERATOR_ARCHS
 from .discriminator import PatchDiscriminator
-from .checkpoint import (save_generator, load_generator, writable_folder, save_training_state,
+from .checkpoint import (save_generator, load_generator, save_training_state,
                                 load_training_state, load_opt_state)
 from .visualize import ColorizationPreview, plot_losses, comparison_grid
 from .metrics import psnr, colorfulness

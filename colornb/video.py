@@ -18,8 +18,7 @@ import torch.nn.functional as F
 from PIL import Image
 from fastprogress.fastprogress import progress_bar
 from .lab import LAB_NORM
-from .images import ImageError, open_image, SAMPLES_PATH
-from .checkpoint import atomic_file, writable_folder
+from .images import ImageError, open_image, SAMPLES_PATH, atomic_file, writable_folder
 from .metrics import ab_error
 from .predict import _small_L, predict_ab, merge_full_resolution, _output_name, generator_on
 

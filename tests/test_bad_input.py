@@ -122,7 +122,7 @@ def test_prepare_into_a_read_only_folder_is_one_line(photo_folder, tmp_path):
     r = subprocess.run(without_root_powers([*COLORNB, 'prepare', '--data', photo_folder, '--out', ro/'photos.npy', '--size', '32']),
                        capture_output=True, text=True)
     assert r.returncode == 1
-    assert r.stderr.strip().splitlines() == [f"colornb prepare: error: Cannot write {ro/'photos.npy'}: Permission denied"]
+    assert r.stderr.strip().splitlines() == [f"colornb prepare: error: Cannot write to the output folder {ro}: Permission denied"]
     assert list(ro.iterdir()) == []
 
 def test_train_into_a_read_only_folder_stops_before_training(photo_folder, tmp_path):

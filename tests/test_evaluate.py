@@ -105,9 +105,11 @@ def test_holdout_measures_exactly_the_photos_training_left_out(generator, tmp_pa
     assert r.returncode == 0, r.stderr
     assert any(l.startswith(f'2 photos from {SAMPLES_PATH} (the held-out 10%), colorized at size 64')
                for l in r.stdout.splitlines()), r.stdout
-    rows = json.loads((tmp_path/'eval'/'metrics.json').read_text())['rows']
+    js = json.loads((tmp_path/'eval'/'metrics.json').read_text())
+    assert (js['data'], js['holdout']) == (str(SAMPLES_PATH), 0.1) # what it was measured on, not "2 files"
+    rows = js['rows']
     held_out = find_photos(SAMPLES_PATH, holdout=0.1, held_out=True)
-    assert {row['photo'] for row in rows} == {str(f) for f in held_out}
+    assert {row['photo'] for row in rows} == {str(f.relative_to(SAMPLES_PATH)) for f in held_out} # named within --data
     assert not set(held_out) & set(find_photos(SAMPLES_PATH, holdout=0.1)) # what training reads
 
 def test_missing_folder_and_missing_model_are_one_line(generator, tmp_path):
