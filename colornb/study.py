@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['RECIPES', 'LITE0', 'STUDY_COLUMNS', 'SHIPPING_BAR', 'lite0_weights', 'study_encoders', 'train_and_measure',
-           'run_study', 'study_table', 'plot_study', 'contact_sheet', 'shipping_bar']
+           'sheet_photos', 'run_study', 'study_table', 'plot_study', 'contact_sheet', 'shipping_bar']
 
 # %% ../nbs/20_study.ipynb #cce5ddd5
 import json, re, random, time, platform
@@ -85,6 +85,12 @@ def _machine()->str:
     if torch.cuda.is_available(): return torch.cuda.get_device_name()
     return f'CPU: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads'
 
+def sheet_photos(held_out:list, # the held-out photos
+                 n:int=6 # how many to show
+                )->list:
+    "The held-out photos a contact sheet shows: a seeded sample, the same for every sheet made of the same photos."
+    return sorted(random.Random(0).sample(held_out, min(n, len(held_out))))
+
 def run_study(photos, # the photos: a folder, a list of files or 'coco'
               out, # folder of the runs (checkpoints, previews, loss curves)
               report=None, # folder of results.json, metrics.png and contact_sheet.jpg (default: `out`)
@@ -111,8 +117,8 @@ def run_study(photos, # the photos: a folder, a list of files or 'coco'
     _write_json(report/'results.json', res)
     with atomic_file(report/'metrics.png') as f: plot_study(res).savefig(f, format='png', dpi=80, bbox_inches='tight')
     plt.close('all')
-    sheet_photos = sorted(random.Random(0).sample(held_out, min(n_sheet, len(held_out))))
-    with atomic_file(report/'contact_sheet.jpg') as f: contact_sheet(res, sheet_photos).save(f, 'JPEG', quality=85)
+    with atomic_file(report/'contact_sheet.jpg') as f:
+        contact_sheet(res, sheet_photos(held_out, n_sheet)).save(f, 'JPEG', quality=85)
     return res
 
 # %% ../nbs/20_study.ipynb #5239b9db
