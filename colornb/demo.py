@@ -9,7 +9,7 @@ __all__ = ['DEMO_HELD_OUT', 'METRIC_KEYS', 'run_demo']
 from pathlib import Path
 import numpy as np
 from PIL import Image
-from .images import SAMPLES_PATH, open_image, ImageError, image_tensor
+from .images import SAMPLES_PATH, open_image, ImageError, image_tensor, atomic_file
 from .checkpoint import colornb_home, load_generator
 from .visualize import labelled_grid
 from .metrics import psnr, colorfulness
@@ -40,7 +40,8 @@ def _before_after(src:Path, dst:Path, out:Path)->list:
     "Save grayscale | colornb | original for the photo `src` colorized into `dst`; the metric rows of both methods."
     original, result = open_image(src), Image.open(dst).convert('RGB')
     gray = original.convert('L').convert('RGB')
-    labelled_grid([[gray, result, original]], ['grayscale input', 'colornb', 'original'], height=256).save(out/f'{src.stem}.png')
+    sheet = labelled_grid([[gray, result, original]], ['grayscale input', 'colornb', 'original'], height=256)
+    with atomic_file(out/f'{src.stem}.png') as f: sheet.save(f, format='PNG')
     return [dict(photo=src.name, method='colornb', **_photo_metrics(original, result)),
             dict(photo=src.name, method='grayscale input', **_photo_metrics(original, gray))]
 
@@ -56,9 +57,9 @@ def _write_metrics(rows:list, out:Path):
     "`metrics.csv` and `metrics.md` in `out`, one line per row."
     keys = ['photo', 'method', *METRIC_KEYS]
     cells = [[f'{r[k]:.2f}' if isinstance(r[k], float) else str(r[k]) for k in keys] for r in rows]
-    (out/'metrics.csv').write_text('\n'.join(','.join(c) for c in [keys] + cells) + '\n')
+    with atomic_file(out/'metrics.csv') as f: f.write(('\n'.join(','.join(c) for c in [keys] + cells) + '\n').encode())
     table = ['| ' + ' | '.join(keys) + ' |', '|' + '---|' * len(keys)] + ['| ' + ' | '.join(c) + ' |' for c in cells]
-    (out/'metrics.md').write_text('\n'.join(table) + '\n')
+    with atomic_file(out/'metrics.md') as f: f.write(('\n'.join(table) + '\n').encode())
 
 # %% ../nbs/14_demo.ipynb #b51c8d52
 def run_demo(out=None, # output folder (default: $COLORNB_HOME/demo, ~/.colornb/demo)
@@ -78,9 +79,9 @@ def run_demo(out=None, # output folder (default: $COLORNB_HOME/demo, ~/.colornb/
     written, failed = colorize_files(held_out, load_generator(files['generator']), out/'colorized', size=render_size,
                                      progress=False)
     if failed: raise ImageError('; '.join(reason for _, reason in failed))
-    (out/'before_after').mkdir(parents=True, exist_ok=True)
     rows = [row for src, dst in written for row in _before_after(src, dst, out/'before_after')]
-    _stacked([Image.open(out/'before_after'/f'{p.stem}.png') for p in held_out]).save(out/'comparison.png')
+    with atomic_file(out/'comparison.png') as f:
+        _stacked([Image.open(out/'before_after'/f'{p.stem}.png') for p in held_out]).save(f, format='PNG')
     rows = _with_means(rows)
     _write_metrics(rows, out)
     return dict(out=out, generator=files['generator'], losses=files['losses'], comparison=out/'comparison.png',

@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 from fastcore.basics import ifnone, listify
 from fastai.torch_core import set_seed
 from .lab import gray_and_color
-from .images import writable_folder
+from .images import writable_folder, atomic_file
 from .data import colorization_dls
 from .generator import build_generator, GENERATOR_ARCHS
 from .discriminator import PatchDiscriminator
@@ -95,7 +95,9 @@ def _completed_history(history:dict, stage:str, epochs:int, n_iter:int)->dict:
     return {**history, stage: part}
 
 def _save_losses(history, path):
-    fig = plot_run_losses(history); fig.savefig(path, dpi=90); plt.close(fig)
+    fig = plot_run_losses(history)
+    with atomic_file(path) as f: fig.savefig(f, format='png', dpi=90)
+    plt.close(fig)
 
 # %% ../nbs/11_train.ipynb #55b3096e
 @dataclass
@@ -271,5 +273,7 @@ def compare_pretraining(data, # photos, as for `train_colorizer`
         results[name] = evaluate_colorizer(G, dls.valid)
         L, ab = fixed_preview(dls, kwargs.get('n_preview', 6))
         with torch.no_grad(): fake = G(L)
-        fig = comparison_grid(L, fake, ab, title=name); fig.savefig(out/f"{folder}.png", dpi=80); plt.close(fig)
+        fig = comparison_grid(L, fake, ab, title=name)
+        with atomic_file(out/f"{folder}.png") as f: fig.savefig(f, format='png', dpi=80)
+        plt.close(fig)
     return results

@@ -75,7 +75,7 @@ def sample_clip(path:Path, # where to write it; the suffix chooses the container
     "Write a short grayscale clip made from the sample photos: a pan, a cut, and a still shot with film grain."
     path, (w, h) = Path(path), size
     muxer, codec = VIDEO_FORMATS[path.suffix.lower()]
-    with av.open(str(path), 'w', format=muxer) as out:
+    with atomic_file(path) as fh, av.open(fh, 'w', format=muxer) as out:
         video = out.add_stream(codec, rate=fps, width=w, height=h, pix_fmt=_pix_fmt(w, h))
         sound = out.add_stream('libopus' if muxer == 'webm' else 'aac', rate=48000, layout='mono') if audio else None
         for gray in _shots(frames, w, h, seed): out.mux(video.encode(av.VideoFrame.from_ndarray(gray, format='gray')))

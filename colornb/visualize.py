@@ -16,7 +16,7 @@ from matplotlib import font_manager
 from PIL import Image, ImageDraw, ImageFont
 from fastai.callback.core import Callback
 from .lab import gray_and_color
-from .images import png_bytes
+from .images import png_bytes, atomic_file
 from .generator import plain_module
 
 # %% ../nbs/06_visualize.ipynb #f842cc10
@@ -155,9 +155,9 @@ class ColorizationPreview(Callback):
         title = f"{self.prefix} epoch {self.epoch + 1}/{self.n_epoch}, " + moment
         fig = comparison_grid(self.L.cpu(), fake, self.ab.cpu(), title=title.strip(', '))
         if self.out:
-            self.out.mkdir(parents=True, exist_ok=True)
             fn = self.out/f"{self.prefix + '_' if self.prefix else ''}epoch{self.epoch + 1:03d}_{when}.png"
-            fig.savefig(fn, dpi=80); self.saved.append(fn)
+            with atomic_file(fn) as f: fig.savefig(f, format='png', dpi=80)
+            self.saved.append(fn)
         if self.show: self._show(fig)
         plt.close(fig)
 
