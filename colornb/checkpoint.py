@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 import torch
 from torch import nn
-from fastcore.foundation import L
 import colornb
 from .lab import LAB_NORM
 from .images import atomic_file
@@ -108,13 +107,23 @@ def generator_module(generator # a generator module, or the path of a checkpoint
 MODEL_FORMAT = 'colornb-model'
 
 def opt_state(opt)->dict:
-    "A fastai optimizer's state as plain lists and dicts (loadable with `weights_only=True`)."
+    "An optimizer's state as plain lists and dicts (loadable with `weights_only=True`)."
     return plain(opt.state_dict())
 
 # %% ../nbs/05_checkpoint.ipynb #d5b63c0b
-def load_opt_state(opt, sd:dict):
-    "Restore what `opt_state` saved into the fastai optimizer `opt`."
-    opt.load_state_dict(dict(hypers=L(dict(h) for h in sd['hypers']), state=list(sd['state'])))
+def _from_fastai_adam(sd:dict, # the state of fastai's `Adam`, as `opt_state` saved it
+                      opt # the PyTorch optimizer (or fastai's `OptimWrapper` of one) it is for
+                     )->dict:
+    "fastai `Adam`'s state as PyTorch `Adam`'s state dict for `opt` (whose own hyper-parameters are kept)."
+    state = {i: dict(step=torch.tensor(float(s['step'])), exp_avg=s['grad_avg'], exp_avg_sq=s['sqr_avg'])
+             for i, s in enumerate(sd['state']) if 'grad_avg' in s}
+    return dict(state=state, param_groups=opt.state_dict()['param_groups'])
+
+def load_opt_state(opt, # a PyTorch optimizer, or fastai's `OptimWrapper` of one
+                   sd:dict # what `opt_state` saved, also from fastai's own `Adam` (earlier colornb versions)
+                  ):
+    "Restore what `opt_state` saved into `opt`."
+    opt.load_state_dict(_from_fastai_adam(sd, opt) if 'hypers' in sd else sd)
 
 # %% ../nbs/05_checkpoint.ipynb #1006252f
 def save_training_state(path:Path, # usually `<run>/model.pt`

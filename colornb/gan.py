@@ -16,13 +16,12 @@ import torch.nn.functional as F
 from fastcore.basics import ifnone, listify, patch
 from fastai.callback.core import Callback
 from fastai.learner import Learner
-from fastai.optimizer import Adam
 from fastai.torch_core import num_distrib
 from fastai.callback.channelslast import ChannelsLast
 from .generator import plain_module
 from .discriminator import PatchDiscriminator
 from .checkpoint import generator_module
-from .training import watch_loss, read_losses, DeviceMixedPrecision
+from .training import watch_loss, read_losses, DeviceMixedPrecision, adam
 
 # %% ../nbs/10_gan.ipynb #b6524908
 GAN_LR, LAMBDA_L1 = 2e-4, 100.
@@ -48,8 +47,8 @@ def gan_loss(logits:torch.Tensor, # D's patch logits
 GAN_KEYS = ('d_real', 'd_fake', 'g_adv', 'g_l1')
 
 def pix2pix_adam(params, lr=GAN_LR):
-    "Adam with the pix2pix betas (0.5, 0.999), no weight decay."
-    return Adam(params, lr=lr, mom=0.5, sqr_mom=0.999, eps=1e-8, wd=0.)
+    "Adam with the pix2pix betas (0.5, 0.999), no weight decay: 08_training's `adam`."
+    return adam(params, lr=lr, mom=0.5, sqr_mom=0.999)
 
 # %% ../nbs/10_gan.ipynb #32f9a681
 class ConditionalGAN(Callback):
@@ -139,4 +138,4 @@ def gan_learner(dls, # `DataLoaders` of (L, ab)
     G = generator_module(generator).train()
     D = ifnone(D, PatchDiscriminator())
     cgan = ConditionalGAN(D, lambda_l1=lambda_l1, gan_mode=gan_mode, lr=lr, history=history)
-    return Learner(dls, G, loss_func=nn.L1Loss(), opt_func=partial(pix2pix_adam), lr=lr, cbs=[cgan, *listify(cbs)])
+    return Learner(dls, G, loss_func=nn.L1Loss(), opt_func=pix2pix_adam, lr=lr, cbs=[cgan, *listify(cbs)])

@@ -6,12 +6,11 @@
 __all__ = ['PRETRAIN_LR', 'pretrain_learner']
 
 # %% ../nbs/09_pretrain.ipynb #39be7fe2
-from functools import partial
 from torch import nn
 from fastai.learner import Learner
-from fastai.optimizer import Adam
 import fastai.callback.schedule # adds Learner.fit_one_cycle
 from .generator import build_generator
+from .training import adam
 
 # %% ../nbs/09_pretrain.ipynb #ff9d101b
 PRETRAIN_LR = 1e-4
@@ -25,5 +24,4 @@ def pretrain_learner(dls, # `DataLoaders` of (L, ab), from `colorization_dls`
                     )->Learner:
     "A fastai `Learner` that trains the generator with L1 loss alone."
     if G is None: G = build_generator(arch, size=dls.one_batch()[0].shape[-1], pretrained=pretrained)
-    return Learner(dls, G, loss_func=nn.L1Loss(), opt_func=partial(Adam, sqr_mom=0.999, eps=1e-8, wd=0.),
-                   lr=lr, cbs=cbs)
+    return Learner(dls, G, loss_func=nn.L1Loss(), opt_func=adam, lr=lr, cbs=cbs)
