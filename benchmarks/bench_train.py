@@ -50,7 +50,8 @@ def train_fastai(stage:str, # 'pretrain' (L1) or 'gan'
                  size:int=256, bs:int=16,
                  warmup:int=1, # untimed batches first (at least 1)
                  steps:int=3, # timed batches
-                 device:str='auto', precision:str='fp32', channels_last:bool=False
+                 device:str='auto', precision:str='fp32', channels_last:bool=False,
+                 profile:int=0 # also profile the timed batches: the table of this many top operations, as 'profile'
                 )->dict: # 's_per_batch' over the timed batches, 'gpu_peak_mb'
     "Time per batch of colornb's Learner (its callbacks, progress bar and recorder included; data and validation not)."
     from fastai.callback.core import Callback, CancelValidException
@@ -73,14 +74,28 @@ def train_fastai(stage:str, # 'pretrain' (L1) or 'gan'
             if not self.training: return
             if self.iter in (warmup - 1, warmup + steps - 1): _sync(dev) # only the window's two ends wait for the GPU
             ends[self.iter] = time.perf_counter()
+            if prof: prof.step()
     if stage == 'pretrain': learn = pretrain_learner(dls, G=G)
     else: learn = gan_learner(dls, generator=G, D=PatchDiscriminator())
     learn.add_cb(Clock())
     set_precision(learn, precision, channels_last)
     fewer_host_reads(learn, 50 if dev.type == 'cuda' else 1) # as `colornb train` does (`loss_every`)
     if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats()
+    prof = _profiler(dev, warmup, steps) if profile else None
+    if prof: prof.start()
     learn.fit(1, lr=learn.lr)
-    return dict(s_per_batch=_window(ends, warmup, steps), gpu_peak_mb=_gpu_peak_mb(dev))
+    res = dict(s_per_batch=_window(ends, warmup, steps), gpu_peak_mb=_gpu_peak_mb(dev))
+    if prof:
+        prof.stop()
+        by = 'cuda_time_total' if dev.type == 'cuda' else 'cpu_time_total'
+        res['profile'] = prof.key_averages().table(sort_by=by, row_limit=profile, max_name_column_width=60)
+    return res
+
+def _profiler(dev:torch.device, warmup:int, steps:int):
+    "A `torch.profiler.profile` that records the `steps` batches after the first `warmup` (one `step()` per batch)."
+    from torch.profiler import profile, schedule, ProfilerActivity
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == 'cuda' else [])
+    return profile(activities=acts, schedule=schedule(skip_first=warmup, wait=0, warmup=0, active=steps, repeat=1))
 
 def _plain_pretrain_step(G, L, ab):
     "One L1 step of `G` on the batch (L, ab) with pretraining's Adam, as a function of no argument that returns the loss."

@@ -197,14 +197,24 @@ class SkipDoneEpochs(Callback):
 
 # %% ../nbs/08_training.ipynb #72d36d3d
 class EpochLog(CSVLogger):
-    "fastai's `CSVLogger`, which when appending to an existing log does not repeat its header."
+    "fastai's `CSVLogger`, with each epoch's time to the hundredth of a second, not repeating the header when appending."
     def before_fit(self):
         fn = self.path/self.fname
-        has_header = self.append and fn.exists() and fn.stat().st_size > 0
+        header = fn.open().readline().strip() if self.append and fn.exists() else ''
+        self.timed = not header or header.endswith(',seconds,wall') # an older log keeps its columns
         fn.parent.mkdir(parents=True, exist_ok=True)
         self.file = fn.open('a' if self.append else 'w')
-        if not has_header: self.file.write(','.join(self.recorder.metric_names) + '\n')
+        if not header: self.file.write(','.join([*self.recorder.metric_names, 'seconds', 'wall']) + '\n')
         self.old_logger, self.learn.logger = self.logger, self._write_line
+        self.last = time.perf_counter()
+    def before_epoch(self): self.start = time.perf_counter()
+    def _write_line(self, log):
+        "Write `log`'s row with the epoch's times, then hand `log` to the previous logger (the printed table)."
+        now = time.perf_counter()
+        row = [*log, f'{now - self.start:.2f}', f'{now - self.last:.2f}'] if self.timed else log
+        self.file.write(','.join(map(str, row)) + '\n'); self.file.flush(); os.fsync(self.file.fileno())
+        self.last = now
+        self.old_logger(log)
 
 # %% ../nbs/08_training.ipynb #4761cdbd
 class TrainingMeanColor(Callback):

@@ -15,7 +15,8 @@ there, so the first call copies the photos out of the tree, to /tmp/keep, which 
                          && python3 tools/gpu_session.py run --out $OUT --minutes 9 env infer recipe 2>&1 | tee $OUT/log
 
 (2026-11-27, H200: the machine's start and the first call about 40 s, then env 19 s, infer 162 s, recipe 222 s;
-`epoch20k`'s training ran out of the time left, and alone took 89 s after a 27 s `colornb prepare`.)
+`epoch20k`'s training ran out of the time left, and alone took 89 s after a 27 s `colornb prepare`.) What is left to
+measure fits one such call: `env epoch20k profile bench` (issue 15), or `env study` (issue 14's study).
 
 `run` installs the wheels into /tmp/site, then runs the named steps in order, each only if the time left allows it,
 and writes what it measured to $OUT/gpu_session.json (with its log and a few images). Steps:
@@ -32,6 +33,8 @@ and writes what it measured to $OUT/gpu_session.json (with its log and a few ima
   generator_fp16.pt.part*` gives a loadable .pt.
 - `epoch20k`: issue 15's training targets: `colornb prepare` of every photo 8 times (≥ 20,000), then one epoch of
   each stage (resnet18, bf16, batch 64): images/s per stage from fastai's epoch times, and the whole run's wall time.
+- `profile`: torch.profiler over 5 training batches of each stage through colornb's Learner (resnet18, 256 px, bf16,
+  batch 64), the top 30 operations by GPU time into gpu_session.json and the log: where a step's time goes (issue 15).
 - `study`: `run_study` (20_study) at 256 px: L1 only, GAN only, pretrain + GAN, each with Lite0 random and ImageNet,
   measured on the held-out photos; results.json, metrics.png and contact_sheet.jpg into $OUT/study (issue 14).
 PyAV's wheel (video) is larger than a call may carry and no step reads a video: `run` puts a stand-in `av` module on the
@@ -203,15 +206,30 @@ def step_bench(s:Session):
     print(p.stdout[-6000:], p.stderr[-3000:], flush=True)
     return dict(returncode=p.returncode, tables=p.stdout[-6000:])
 
+def step_profile(s:Session, bs:int):
+    "Where a training step's time goes: torch.profiler over 5 batches of each stage (resnet18, 256 px, bf16), the tables."
+    sys.path.insert(0, str(ROOT/'benchmarks'))
+    from harness import photo_folder
+    from bench_train import train_fastai
+    size, warmup, steps = (64, 1, 2) if s.dry else (256, 3, 5)
+    folder = photo_folder(s.work/'profile_photos', bs * (warmup + steps) + 1, size)
+    r = {}
+    for stage in ('pretrain', 'gan'):
+        x = train_fastai(stage, str(folder), size=size, bs=bs, warmup=warmup, steps=steps, device=s.device,
+                         precision='fp32' if s.dry else 'bf16', profile=30)
+        print(f'{stage}: {bs / x["s_per_batch"]:.0f} img/s\n{x["profile"]}', flush=True)
+        r[stage] = dict(x, images_per_s=bs / x['s_per_batch'])
+    return r
+
 def _prepare(s:Session, photos:Path, out:Path, size:int, *args)->dict:
     "`colornb prepare` of `photos` into `out`: its wall time and the number of photos prepared."
     t = s.cmd('prepare', '--data', photos, '--out', out, '--size', size, *args)
     return dict(prepare_s=t, photos=len(json.loads(out.with_suffix('.json').read_text())['files']))
 
-def _epoch_seconds(log:Path)->list:
-    "The epochs' times from fastai's CSV log (its `time` column, mm:ss), in s."
-    rows = log.read_text().splitlines()[1:]
-    return [60 * int(m) + int(sec) for m, sec in (r.rsplit(',', 1)[1].split(':') for r in rows)]
+def _epoch_seconds(log:Path)->dict:
+    "The epochs' times from an epoch log (`EpochLog`): `seconds` (training and validation) and `wall` (all), in s."
+    header, *rows = [r.split(',') for r in log.read_text().splitlines()]
+    return {k: [float(r[header.index(k)]) for r in rows] for k in ('seconds', 'wall')}
 
 def _fp16_parts(generator:Path, out:Path, parts:int=2)->list:
     "`generator`'s checkpoint with its floats in float16, in `parts` files (a call brings back 16 MB a file); names."
@@ -258,9 +276,10 @@ def step_epoch20k(s:Session, bs:int):
     r['train_s'] = s.cmd('train', '--data', prepared, '--out', out, '--size', size, '--bs', bs, '--pretrain-epochs', 1,
                          '--gan-epochs', 1, '--preview-every', 0, '--no-pretrained', *s.train_args)
     for stage in ('pretrain', 'gan'):
-        t = _epoch_seconds(out/f'{stage}_log.csv')[0]
-        r[stage] = dict(epoch_s=t, images_per_s=round(r['photos'] * 0.9 / max(t, 1), 1), note='fastai epoch time, '
-                        'validation of 10 % included; data and the end-of-stage checkpoint are in train_s')
+        t = _epoch_seconds(out/f'{stage}_log.csv')
+        r[stage] = dict(epoch_s=t['seconds'][0], wall_s=t['wall'][0], images_per_s=round(r['photos'] * 0.9 /
+                        t['seconds'][0], 1), note='epoch_s: training and validation of 10 %; wall_s: also what comes '
+                        'before the epoch (the fit\'s start); the end-of-stage checkpoint is in train_s')
     r['note'] = 'photos: every shared photo 8 times (prepared once); 90 % train'
     return r
 
@@ -280,7 +299,8 @@ def run(steps:list, out:Path, minutes:float, dry:bool, pretrain_epochs:int, gan_
     s = Session(out, minutes, dry)
     todo = dict(env=lambda: step_env(s), infer=lambda: step_infer(s), bench=lambda: step_bench(s),
                 recipe=lambda: step_recipe(s, pretrain_epochs, gan_epochs, bs),
-                study=lambda: step_study(s, study_epochs, bs), epoch20k=lambda: step_epoch20k(s, bs))
+                study=lambda: step_study(s, study_epochs, bs), epoch20k=lambda: step_epoch20k(s, bs),
+                profile=lambda: step_profile(s, bs))
     for name in steps:
         if s.left() < 30: s.res[name] = 'skipped: out of time'; continue
         print(f'== {name} ({s.left():.0f} s left)', flush=True)
@@ -296,7 +316,7 @@ if __name__ == '__main__':
     sub = ap.add_subparsers(dest='what', required=True)
     sub.add_parser('fetch', help='here: the wheels and photos a device call carries')
     r = sub.add_parser('run', help='there (or here with --dry): install, then the steps')
-    r.add_argument('steps', nargs='*', default=['env', 'infer', 'recipe'], choices=['env', 'infer', 'bench', 'recipe', 'study', 'epoch20k'])
+    r.add_argument('steps', nargs='*', default=['env', 'infer', 'recipe'], choices=['env', 'infer', 'bench', 'recipe', 'study', 'epoch20k', 'profile'])
     r.add_argument('--out', default=os.environ.get('OUT', 'gpu_session_out'))
     r.add_argument('--minutes', type=float, default=9, help='stop starting steps after this long')
     r.add_argument('--dry', action='store_true', help='on the CPU, at toy sizes: a test of the script')
