@@ -8,7 +8,7 @@ __all__ = ['COCO_SUBSET', 'HOLDOUT_SEED', 'GRAY_MODES', 'PREPARED_SCALE', 'find_
            'mean_color']
 
 # %% ../nbs/02_data.ipynb #f4d9a85b
-import hashlib, json, os, random, warnings
+import hashlib, os, random, warnings
 from pathlib import Path
 import numpy as np
 from PIL import Image
@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 import torch.nn.functional as F
 from .lab import rgb_to_lab, rgb_to_L_ab, gray_and_color, LAB_NORM
-from .images import SAMPLES_PATH, open_image, image_tensor, writable_folder, atomic_path, atomic_file
+from .images import SAMPLES_PATH, open_image, image_tensor, writable_folder, atomic_path, write_json
 
 # %% ../nbs/02_data.ipynb #3c2fab78
 COCO_SUBSET = 10_000 # photos of the reference recipe: 8,000 for training and 2,000 for validation
@@ -211,7 +211,7 @@ def prepare_photos(source, # photos: a folder (recursive), a list of files, or '
                                               n_workers=defaults.cpus, progress=False))
         arr.flush(); del arr
     meta = dict(source=str(source), size=size, side=side, holdout=holdout, files=[str(f) for f in files])
-    with atomic_file(out.with_suffix('.json')) as f: f.write(json.dumps(meta, indent=1).encode())
+    write_json(out.with_suffix('.json'), meta)
     return out
 
 # %% ../nbs/02_data.ipynb #63369de0

@@ -9,7 +9,7 @@ __all__ = ['DEMO_HELD_OUT', 'METRIC_KEYS', 'run_demo']
 from pathlib import Path
 import numpy as np
 from PIL import Image
-from .images import SAMPLES_PATH, open_image, ImageError, image_tensor, atomic_file
+from .images import SAMPLES_PATH, open_image, ImageError, image_tensor, atomic_file, write_text
 from .checkpoint import colornb_home, load_generator
 from .visualize import labelled_grid
 from .metrics import psnr, colorfulness
@@ -36,14 +36,15 @@ def _photo_metrics(original:Image.Image, result:Image.Image)->dict:
     return dict(psnr=psnr(t(result), t(original)).clamp(max=100).item(), colorfulness=colorfulness(t(result)).item(),
                 original_colorfulness=colorfulness(t(original)).item())
 
-def _before_after(src:Path, dst:Path, out:Path)->list:
-    "Save grayscale | colornb | original for the photo `src` colorized into `dst`; the metric rows of both methods."
-    original, result = open_image(src), Image.open(dst).convert('RGB')
+def _before_after(src:Path, dst:Path, out:Path)->tuple:
+    "Save grayscale | colornb | original for the photo `src` colorized into `dst`; (that sheet, both methods' metric rows)."
+    with Image.open(dst) as im: result = im.convert('RGB')
+    original = open_image(src)
     gray = original.convert('L').convert('RGB')
     sheet = labelled_grid([[gray, result, original]], ['grayscale input', 'colornb', 'original'], height=256)
     with atomic_file(out/f'{src.stem}.png') as f: sheet.save(f, format='PNG')
-    return [dict(photo=src.name, method='colornb', **_photo_metrics(original, result)),
-            dict(photo=src.name, method='grayscale input', **_photo_metrics(original, gray))]
+    return sheet, [dict(photo=src.name, method='colornb', **_photo_metrics(original, result)),
+                   dict(photo=src.name, method='grayscale input', **_photo_metrics(original, gray))]
 
 # %% ../nbs/14_demo.ipynb #34aeab28
 def _with_means(rows:list)->list:
@@ -57,9 +58,9 @@ def _write_metrics(rows:list, out:Path):
     "`metrics.csv` and `metrics.md` in `out`, one line per row."
     keys = ['photo', 'method', *METRIC_KEYS]
     cells = [[f'{r[k]:.2f}' if isinstance(r[k], float) else str(r[k]) for k in keys] for r in rows]
-    with atomic_file(out/'metrics.csv') as f: f.write(('\n'.join(','.join(c) for c in [keys] + cells) + '\n').encode())
+    write_text(out/'metrics.csv', '\n'.join(','.join(c) for c in [keys] + cells) + '\n')
     table = ['| ' + ' | '.join(keys) + ' |', '|' + '---|' * len(keys)] + ['| ' + ' | '.join(c) + ' |' for c in cells]
-    with atomic_file(out/'metrics.md') as f: f.write(('\n'.join(table) + '\n').encode())
+    write_text(out/'metrics.md', '\n'.join(table) + '\n')
 
 # %% ../nbs/14_demo.ipynb #b51c8d52
 def run_demo(out=None, # output folder (default: $COLORNB_HOME/demo, ~/.colornb/demo)
@@ -79,10 +80,9 @@ def run_demo(out=None, # output folder (default: $COLORNB_HOME/demo, ~/.colornb/
     written, failed = colorize_files(held_out, load_generator(files['generator']), out/'colorized', size=render_size,
                                      progress=False)
     if failed: raise ImageError('; '.join(reason for _, reason in failed))
-    rows = [row for src, dst in written for row in _before_after(src, dst, out/'before_after')]
-    with atomic_file(out/'comparison.png') as f:
-        _stacked([Image.open(out/'before_after'/f'{p.stem}.png') for p in held_out]).save(f, format='PNG')
-    rows = _with_means(rows)
+    sheets, rows = zip(*[_before_after(src, dst, out/'before_after') for src, dst in written])
+    with atomic_file(out/'comparison.png') as f: _stacked(list(sheets)).save(f, format='PNG')
+    rows = _with_means([r for photo_rows in rows for r in photo_rows])
     _write_metrics(rows, out)
     return dict(out=out, generator=files['generator'], losses=files['losses'], comparison=out/'comparison.png',
                 metrics=out/'metrics.md', colorized=[d for _, d in written], rows=rows)

@@ -6,7 +6,7 @@
 __all__ = ['METHODS', 'COLUMNS', 'HIGHER_IS_BETTER', 'constant_color', 'format_table', 'evaluate_folder']
 
 # %% ../nbs/13_evaluate.ipynb #ac1b7b6c
-import csv, io, json, warnings
+import csv, io, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -16,7 +16,7 @@ from PIL import Image
 import matplotlib.pyplot as plt
 from fastprogress.fastprogress import progress_bar
 from .lab import rgb_to_lab, lab_to_rgb, LAB_NORM
-from .images import open_image, ImageError, image_tensor, writable_folder, atomic_file
+from .images import open_image, ImageError, image_tensor, writable_folder, atomic_file, write_text, write_json
 from .data import find_photos, photo_status, mean_color
 from .checkpoint import generator_module
 from .metrics import image_metrics, SetMetrics, skip_reason
@@ -179,13 +179,13 @@ def _write_csv(path:Path, rows:list):
     w = csv.DictWriter(text, fieldnames=['photo', 'method', *COLUMNS], extrasaction='ignore')
     w.writeheader()
     w.writerows({k: (f'{v:.6g}' if isinstance(v, float) else v) for k, v in r.items()} for r in rows)
-    with atomic_file(path) as f: f.write(text.getvalue().encode())
+    write_text(path, text.getvalue())
 
 def _write_results(out:Path, res:dict, settings:dict, shown:list, rank_by:str, n_show:int)->dict:
     "Write metrics.json, metrics.csv and best_worst.png into `out`; the files written."
     files = dict(json=out/'metrics.json', csv=out/'metrics.csv', best_worst=out/'best_worst.png')
     everything = dict(settings, **{k: v for k, v in res.items() if k != 'files'})
-    with atomic_file(files['json']) as f: f.write((json.dumps(everything, indent=1) + '\n').encode())
+    write_json(files['json'], everything)
     summary = res['summary']
     _write_csv(files['csv'], res['rows'] + [dict(photo='all photos', method=m, **summary[m]) for m in METHODS])
     fig = _best_worst(shown, rank_by, n_show)

@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['SAMPLES_PATH', 'IMAGE_SUFFIXES', 'MAX_PIXELS', 'ImageError', 'open_image', 'png_bytes', 'image_tensor', 'WriteError',
-           'writable_folder', 'atomic_path', 'atomic_file']
+           'writable_folder', 'atomic_path', 'atomic_file', 'write_text', 'write_json']
 
 # %% ../nbs/01_images.ipynb #8b32f3fd
-import errno, io, os, tempfile, warnings
+import errno, io, json, os, tempfile, warnings
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
@@ -172,3 +172,15 @@ def atomic_file(path:Path # the file to write; its folder is created
                ):
     "Open a temporary file beside `path` for binary writing; on success rename it to `path`, on any failure delete it."
     with atomic_path(path) as tmp, open(tmp, 'wb') as f: yield f
+
+# %% ../nbs/01_images.ipynb #13f8dc77
+def write_text(path:Path, # the file to write; its folder is created
+               text:str)->Path:
+    "Write `text` to `path` as UTF-8, atomically (as `atomic_file`); `path`."
+    with atomic_file(path) as f: f.write(text.encode())
+    return Path(path)
+
+def write_json(path:Path, # the file to write; its folder is created
+               obj)->Path:
+    "Write `obj` to `path` as indented JSON, atomically; values JSON has no type for are written as strings; `path`."
+    return write_text(path, json.dumps(obj, indent=1, ensure_ascii=False, default=str) + '\n')

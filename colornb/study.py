@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 from PIL import Image
 from fastcore.basics import ifnone
-from .images import open_image, image_tensor, writable_folder, atomic_file
+from .images import open_image, image_tensor, writable_folder, atomic_file, write_json
 from .data import find_photos
 from .checkpoint import load_generator
 from .visualize import to_pil, labelled_grid
@@ -54,9 +54,6 @@ def _home_as_tilde(path:Path)->str:
     path, home = Path(path).absolute(), Path.home()
     return str('~'/path.relative_to(home)) if path.is_relative_to(home) else str(path)
 
-def _write_json(path:Path, obj):
-    with atomic_file(path) as f: f.write(json.dumps(obj, indent=1, default=str).encode())
-
 def train_and_measure(photos, # the photos: a folder, a list of files or 'coco'
                       out:Path, # the run's folder
                       recipe:str, # a key of `RECIPES`
@@ -77,7 +74,7 @@ def train_and_measure(photos, # the photos: a folder, a list of files or 'coco'
     ev = evaluate_folder(held_out, files['generator'], size=size, progress=False)
     res = dict(recipe=recipe, pretrain_epochs=pre, gan_epochs=epochs - pre, train_seconds=round(seconds, 1),
                generator=_home_as_tilde(files['generator']), n_photos=ev['n_photos'], mean_ab=ev['mean_ab'], metrics=ev['summary'])
-    _write_json(result_file, res)
+    write_json(result_file, res)
     return res
 
 # %% ../nbs/20_study.ipynb #51053925
@@ -114,7 +111,7 @@ def run_study(photos, # the photos: a folder, a list of files or 'coco'
                settings=dict(photos=str(photos), epochs=epochs, size=size, holdout=holdout, n_held_out=len(held_out),
                              encoders=encoders, **{k: v for k, v in kwargs.items() if k != 'dls_kwargs'}),
                baselines={m: first['metrics'][m] for m in ('gray', 'mean-color')}, runs=list(runs.values()))
-    _write_json(report/'results.json', res)
+    write_json(report/'results.json', res)
     with atomic_file(report/'metrics.png') as f: plot_study(res).savefig(f, format='png', dpi=80, bbox_inches='tight')
     plt.close('all')
     with atomic_file(report/'contact_sheet.jpg') as f:
