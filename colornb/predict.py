@@ -18,7 +18,7 @@ from fastprogress.fastprogress import progress_bar
 from fastai.data.transforms import get_image_files
 from .lab import (rgb_to_L_ab, L_ab_to_rgb, srgb_to_linear, XYZ_FROM_RGB, RGB_FROM_XYZ, D65_WHITE, LAB_NORM,
                          _EPS, _KAPPA)
-from .images import open_image, ImageError, atomic_file, writable_folder
+from .images import open_image, ImageError, atomic_file, writable_folder, png_bytes
 from .training import PRECISIONS, resolve_device, default_precision
 from fastcore.basics import ifnone
 
@@ -164,7 +164,8 @@ def _open_small(f:Path, size:int)->tuple:
 
 def _write_png(img:Image.Image, ab:torch.Tensor, dst:Path)->Path:
     "`dst`, after writing `img` merged with `ab` at full resolution there as a PNG: a task for a thread."
-    with torch.inference_mode(), atomic_file(dst) as fh: merge_full_resolution(img, ab).save(fh, format='PNG')
+    with torch.inference_mode(): png = png_bytes(merge_full_resolution(img, ab))
+    with atomic_file(dst) as fh: fh.write(png)
     return dst
 
 def _settle(tasks:list, # (input, future) pairs, in the order to report them
