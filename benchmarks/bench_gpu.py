@@ -1,5 +1,7 @@
 """Section 5, GPU training: images/s of both stages at 256 px, batch 16 and 64, in fp32, bf16 and fp16 mixed precision,
-with and without channels-last, each against fp32 at the same batch size. Reported, no target.
+with and without channels-last, and bf16 with the U-Net's encoder and decoder blocks compiled (`torch.compile`, D eager:
+see `bench_train._compile`; the warm-up batches include the compilation), each against fp32 at the same batch size.
+Reported, no target.
 """
 from harness import RunOptions, log, photo_folder, row
 from bench_train import train_fastai
@@ -7,9 +9,9 @@ from bench_train import train_fastai
 TITLE = '5. GPU training'
 
 def gpu_configs(quick:bool)->list:
-    "(precision, channels_last) pairs to measure, fp32 without channels-last first: the baseline."
-    if quick: return [('fp32', False), ('bf16', True)]
-    return [(p, cl) for p in ('fp32', 'bf16', 'fp16') for cl in (False, True)]
+    "(precision, channels_last, compile) to measure, fp32 eager without channels-last first: the baseline."
+    if quick: return [('fp32', False, False), ('bf16', True, False)]
+    return [(p, cl, False) for p in ('fp32', 'bf16', 'fp16') for cl in (False, True)] + [('bf16', False, True)]
 
 def bench_gpu(data:str, # a folder of at least max(batch_sizes) * (warmup + steps) + 1 photos
               size:int=256, batch_sizes=(16, 64), warmup:int=3, steps:int=10, quick:bool=False)->list:
@@ -18,12 +20,13 @@ def bench_gpu(data:str, # a folder of at least max(batch_sizes) * (warmup + step
     for stage in ('pretrain', 'gan'):
         for bs in batch_sizes:
             base = None
-            for precision, cl in gpu_configs(quick):
+            for precision, cl, compiled in gpu_configs(quick):
                 r = train_fastai(stage, data, size=size, bs=bs, warmup=warmup, steps=steps, device='cuda',
-                                 precision=precision, channels_last=cl)
+                                 precision=precision, channels_last=cl, compile=compiled)
                 t = r['s_per_batch']
                 base = base or t
-                rows.append(row(f"{stage} bs {bs}, {precision}{' channels-last' if cl else ''}", bs / t, 'img/s',
+                how = f"{precision}{' channels-last' if cl else ''}{' torch.compile' if compiled else ''}"
+                rows.append(row(f"{stage} bs {bs}, {how}", bs / t, 'img/s',
                                 baseline=bs / base, ratio=base / t, note=f"peak GPU memory {r['gpu_peak_mb']:.0f} MB"))
                 log(f"  gpu {rows[-1]['name']}: {rows[-1]['value']:.1f} img/s")
     return rows
