@@ -26,8 +26,9 @@ def bench_gpu(data:str, # a folder of at least max(batch_sizes) * (warmup + step
                 t = r['s_per_batch']
                 base = base or t
                 how = f"{precision}{' channels-last' if cl else ''}{' torch.compile' if compiled else ''}"
-                rows.append(row(f"{stage} bs {bs}, {how}", bs / t, 'img/s',
-                                baseline=bs / base, ratio=base / t, note=f"peak GPU memory {r['gpu_peak_mb']:.0f} MB"))
+                note = f"peak GPU memory {r['gpu_peak_mb']:.0f} MB"
+                if compiled: note += f"; graphs newly compiled {r['graphs']} (0: reused from an earlier row), graph breaks {r['graph_breaks']}"
+                rows.append(row(f"{stage} bs {bs}, {how}", bs / t, 'img/s', baseline=bs / base, ratio=base / t, note=note))
                 log(f"  gpu {rows[-1]['name']}: {rows[-1]['value']:.1f} img/s")
     return rows
 

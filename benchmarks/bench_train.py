@@ -77,7 +77,9 @@ def train_fastai(stage:str, # 'pretrain' (L1) or 'gan'
             ends[self.iter] = time.perf_counter()
             if prof: prof.step()
     D = PatchDiscriminator() if stage == 'gan' else None
-    if compile: _compile(G)
+    if compile:
+        from torch._dynamo.utils import counters
+        counters.clear(); _compile(G) # counted per measurement below
     if stage == 'pretrain': learn = pretrain_learner(dls, G=G)
     else: learn = gan_learner(dls, generator=G, D=D)
     learn.add_cb(Clock())
@@ -88,6 +90,8 @@ def train_fastai(stage:str, # 'pretrain' (L1) or 'gan'
     if prof: prof.start()
     learn.fit(1, lr=learn.lr)
     res = dict(s_per_batch=_window(ends, warmup, steps), gpu_peak_mb=_gpu_peak_mb(dev))
+    if compile: # what dynamo made of it: the graphs it compiled and the breaks it fell back to Python at
+        res.update(graphs=counters['stats'].get('unique_graphs', 0), graph_breaks=sum(counters['graph_break'].values()))
     if prof:
         prof.stop()
         by = 'cuda_time_total' if dev.type == 'cuda' else 'cpu_time_total'
