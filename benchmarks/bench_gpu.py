@@ -27,7 +27,8 @@ def bench_gpu(data:str, # a folder of at least max(batch_sizes) * (warmup + step
                 base = base or t
                 how = f"{precision}{' channels-last' if cl else ''}{' torch.compile' if compiled else ''}"
                 note = f"peak GPU memory {r['gpu_peak_mb']:.0f} MB"
-                if compiled: note += f"; graphs newly compiled {r['graphs']} (0: reused from an earlier row), graph breaks {r['graph_breaks']}"
+                if compiled: note += (f"; graphs newly compiled {r['graphs']} (0: reused from an earlier row), "
+                                      f"graph breaks {r['graph_breaks']}")
                 rows.append(row(f"{stage} bs {bs}, {how}", bs / t, 'img/s', baseline=bs / base, ratio=base / t, note=note))
                 log(f"  gpu {rows[-1]['name']}: {rows[-1]['value']:.1f} img/s")
     return rows
