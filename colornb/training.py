@@ -200,7 +200,9 @@ class EpochLog(CSVLogger):
     "fastai's `CSVLogger`, with each epoch's time to the hundredth of a second, not repeating the header when appending."
     def before_fit(self):
         fn = self.path/self.fname
-        header = fn.open().readline().strip() if self.append and fn.exists() else ''
+        header = ''
+        if self.append and fn.exists():
+            with fn.open() as f: header = f.readline().strip()
         self.timed = not header or header.endswith(',seconds,wall') # an older log keeps its columns
         fn.parent.mkdir(parents=True, exist_ok=True)
         self.file = fn.open('a' if self.append else 'w')
