@@ -14,13 +14,15 @@ def gpu_configs(quick:bool)->list:
     return [(p, cl, False) for p in ('fp32', 'bf16', 'fp16') for cl in (False, True)] + [('bf16', False, True)]
 
 def bench_gpu(data:str, # a folder of at least max(batch_sizes) * (warmup + steps) + 1 photos
-              size:int=256, batch_sizes=(16, 64), warmup:int=3, steps:int=10, quick:bool=False)->list:
+              size:int=256, batch_sizes=(16, 64), warmup:int=3, steps:int=10, quick:bool=False,
+              configs:list=None # (precision, channels_last, compile) triples, the baseline first (default: `gpu_configs`)
+             )->list:
     "Table rows: one per stage, batch size and configuration, through colornb's fastai `Learner` on CUDA."
     rows = []
     for stage in ('pretrain', 'gan'):
         for bs in batch_sizes:
             base = None
-            for precision, cl, compiled in gpu_configs(quick):
+            for precision, cl, compiled in configs or gpu_configs(quick):
                 r = train_fastai(stage, data, size=size, bs=bs, warmup=warmup, steps=steps, device='cuda',
                                  precision=precision, channels_last=cl, compile=compiled)
                 t = r['s_per_batch']

@@ -16,7 +16,7 @@ there, so the first call copies the photos out of the tree, to /tmp/keep, which 
 
 (2026-11-27, H200: the machine's start and the first call about 40 s, then env 19 s, infer 162 s, recipe 222 s;
 `epoch20k`'s training ran out of the time left, and alone took 89 s after a 27 s `colornb prepare`.) What is left to
-measure fits one such call: `env epoch20k profile bench` (issue 15), or `env study` (issue 14's study).
+measure fits one such call: `env epoch20k profile steps` (issue 15), or `env study` (issue 14's study).
 
 `run` installs the wheels into /tmp/site, then runs the named steps in order, each only if the time left allows it,
 and writes what it measured to $OUT/gpu_session.json (with its log and a few images). Steps:
@@ -33,6 +33,8 @@ and writes what it measured to $OUT/gpu_session.json (with its log and a few ima
   generator_fp16.pt.part*` gives a loadable .pt.
 - `epoch20k`: issue 15's training targets: `colornb prepare` of every photo 8 times (≥ 20,000), then one epoch of
   each stage (resnet18, bf16, batch 64): images/s per stage from fastai's epoch times, and the whole run's wall time.
+- `steps`: what is new in the training step, alone, shorter than `bench`: section 3 on the GPU (fastai against a plain
+  loop, both with PyTorch's Adam now) and section 5 at batch 64 in fp32, bf16 and bf16 with the U-Net's parts compiled.
 - `profile`: torch.profiler over 5 training batches of each stage through colornb's Learner (resnet18, 256 px, bf16,
   batch 64), the top 30 operations by GPU time into gpu_session.json and the log: where a step's time goes (issue 15).
 - `study`: `run_study` (20_study) at 256 px: L1 only, GAN only, pretrain + GAN, each with Lite0 random and ImageNet,
@@ -221,6 +223,23 @@ def step_profile(s:Session, bs:int):
         r[stage] = dict(x, images_per_s=bs / x['s_per_batch'])
     return r
 
+def step_steps(s:Session):
+    """What is new in the training step since 2026-11-26, alone: section 3 (fastai against a plain loop, both with
+    PyTorch's Adam) and section 5 at batch 64 in fp32, bf16 and bf16 with the U-Net's parts compiled (issue 15)."""
+    sys.path.insert(0, str(ROOT/'benchmarks'))
+    from harness import photo_folder, print_table
+    from bench_train import bench_train
+    from bench_gpu import bench_gpu
+    size, bs, warmup, steps = (64, 2, 1, 1) if s.dry else (256, 16, 3, 10)
+    small = photo_folder(s.work/'steps16', bs * (warmup + steps) + 1, size + 32)
+    rows = bench_train(str(small), size=size, bs=bs, warmup=warmup, steps=steps, device=s.device)
+    if not s.dry:
+        big = photo_folder(s.work/'steps64', 64 * (warmup + steps) + 1, size + 32)
+        rows += bench_gpu(str(big), size=size, batch_sizes=(64,), warmup=warmup, steps=steps,
+                          configs=[('fp32', False, False), ('bf16', False, False), ('bf16', False, True)])
+    print_table('training steps', rows)
+    return rows
+
 def _prepare(s:Session, photos:Path, out:Path, size:int, *args)->dict:
     "`colornb prepare` of `photos` into `out`: its wall time and the number of photos prepared."
     t = s.cmd('prepare', '--data', photos, '--out', out, '--size', size, *args)
@@ -300,7 +319,7 @@ def run(steps:list, out:Path, minutes:float, dry:bool, pretrain_epochs:int, gan_
     todo = dict(env=lambda: step_env(s), infer=lambda: step_infer(s), bench=lambda: step_bench(s),
                 recipe=lambda: step_recipe(s, pretrain_epochs, gan_epochs, bs),
                 study=lambda: step_study(s, study_epochs, bs), epoch20k=lambda: step_epoch20k(s, bs),
-                profile=lambda: step_profile(s, bs))
+                profile=lambda: step_profile(s, bs), steps=lambda: step_steps(s))
     for name in steps:
         if s.left() < 30: s.res[name] = 'skipped: out of time'; continue
         print(f'== {name} ({s.left():.0f} s left)', flush=True)
@@ -316,7 +335,7 @@ if __name__ == '__main__':
     sub = ap.add_subparsers(dest='what', required=True)
     sub.add_parser('fetch', help='here: the wheels and photos a device call carries')
     r = sub.add_parser('run', help='there (or here with --dry): install, then the steps')
-    r.add_argument('steps', nargs='*', default=['env', 'infer', 'recipe'], choices=['env', 'infer', 'bench', 'recipe', 'study', 'epoch20k', 'profile'])
+    r.add_argument('steps', nargs='*', default=['env', 'infer', 'recipe'], choices=['env', 'infer', 'bench', 'recipe', 'study', 'epoch20k', 'profile', 'steps'])
     r.add_argument('--out', default=os.environ.get('OUT', 'gpu_session_out'))
     r.add_argument('--minutes', type=float, default=9, help='stop starting steps after this long')
     r.add_argument('--dry', action='store_true', help='on the CPU, at toy sizes: a test of the script')
