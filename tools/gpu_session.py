@@ -102,7 +102,7 @@ def install(wheels:bool=True # False in a dry run: the wheels are for the device
     try: import av # noqa: F401
     except ImportError: (SITE/'av').mkdir(parents=True, exist_ok=True); (SITE/'av'/'__init__.py').write_text(AV_STAND_IN)
     os.environ['PYTHONPATH'] = os.pathsep.join([str(SITE), str(ROOT), os.environ.get('PYTHONPATH', '')])
-    sys.path[:0] = [str(SITE), str(ROOT)]
+    sys.path[:0] = [str(SITE), str(ROOT), str(ROOT/'benchmarks')] # the steps that time pieces use benchmarks/' code
 
 class Session:
     "The steps' shared state: the output and work folders, the clock, the device and the results."
@@ -143,7 +143,6 @@ def _photos(s:Session)->Path:
 
 def _bench_folders(s:Session)->list:
     "benchmarks/README's folders, larger: 512 px copies of the shipped photos, and 12 MP JPEGs; [(name, folder)]."
-    sys.path.insert(0, str(ROOT/'benchmarks'))
     from harness import photo_folder
     from bench_infer import _large_photo
     n512, n12, big = (8, 2, (400, 300)) if s.dry else (256, 16, (4000, 3000))
@@ -210,7 +209,6 @@ def step_bench(s:Session):
 
 def step_profile(s:Session, bs:int):
     "Where a training step's time goes: torch.profiler over 5 batches of each stage (resnet18, 256 px, bf16), the tables."
-    sys.path.insert(0, str(ROOT/'benchmarks'))
     from harness import photo_folder
     from bench_train import train_fastai
     size, warmup, steps = (64, 1, 2) if s.dry else (256, 3, 5)
@@ -226,7 +224,6 @@ def step_profile(s:Session, bs:int):
 def step_steps(s:Session):
     """What is new in the training step since 2026-11-26, alone: section 3 (fastai against a plain loop, both with
     PyTorch's Adam) and section 5 at batch 64 in fp32, bf16 and bf16 with the U-Net's parts compiled (issue 15)."""
-    sys.path.insert(0, str(ROOT/'benchmarks'))
     from harness import photo_folder, print_table
     from bench_train import bench_train
     from bench_gpu import bench_gpu
