@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 from fastcore.basics import ifnone, listify
 from fastai.torch_core import set_seed
 from .lab import gray_and_color
-from .images import writable_folder, atomic_file
+from .images import writable_folder, atomic_file, png_bytes
 from .data import colorization_dls
 from .generator import build_generator, GENERATOR_ARCHS
 from .discriminator import PatchDiscriminator
@@ -273,7 +273,5 @@ def compare_pretraining(data, # photos, as for `train_colorizer`
         results[name] = evaluate_colorizer(G, dls.valid)
         L, ab = fixed_preview(dls, kwargs.get('n_preview', 6))
         with torch.no_grad(): fake = G(L)
-        fig = comparison_grid(L, fake, ab, title=name)
-        with atomic_file(out/f"{folder}.png") as f: fig.savefig(f, format='png', dpi=80)
-        plt.close(fig)
+        with atomic_file(out/f"{folder}.png") as f: f.write(png_bytes(comparison_grid(L, fake, ab, title=name)))
     return results

@@ -7,7 +7,6 @@ __all__ = ['LABEL_LINE', 'to_pil', 'labelled_grid', 'comparison_grid', 'smooth',
            'ColorizationPreview', 'split_view', 'before_after_slider']
 
 # %% ../nbs/06_visualize.ipynb #e51eaeb1
-import io
 from pathlib import Path
 import numpy as np
 import torch
@@ -43,45 +42,41 @@ def _wrapped(text:str, font:ImageFont.FreeTypeFont, width:float)->list:
 
 def labelled_grid(rows:list, # rows of PIL images, each row as long as `labels`
                   labels:list, # one label per column
-                  height:int=128 # height of every image
+                  height:int=128, # height of every image
+                  title:str=None # a line above the labels (wrapped to the sheet), if given
                  )->Image.Image:
-    "The images in a grid, each scaled to `height`, under a header of column labels (wrapped to the column)."
+    "The images in a grid, each scaled to `height`, under a title and a header of column labels (wrapped to fit)."
     widths = [max(round(r[i].width * height / r[i].height) for r in rows) for i in range(len(labels))]
     font = _label_font()
     lines = [_wrapped(label, font, w - 8) for label, w in zip(labels, widths)]
-    top = 6 + LABEL_LINE * max(map(len, lines))
+    title_lines = _wrapped(title, font, sum(widths) - 8) if title else []
+    top = 6 + LABEL_LINE * (len(title_lines) + max(map(len, lines)))
     sheet = Image.new('RGB', (sum(widths), top + height * len(rows)), 'white')
     draw = ImageDraw.Draw(sheet)
+    for k, line in enumerate(title_lines): draw.text((4, 3 + k * LABEL_LINE), line, fill='black', font=font)
     for i, ls in enumerate(lines):
-        for k, line in enumerate(ls): draw.text((sum(widths[:i]) + 4, 3 + k * LABEL_LINE), line, fill='black', font=font)
+        for k, line in enumerate(ls, len(title_lines)):
+            draw.text((sum(widths[:i]) + 4, 3 + k * LABEL_LINE), line, fill='black', font=font)
     for j, row in enumerate(rows):
         for i, im in enumerate(row):
-            sheet.paste(im.resize((round(im.width * height / im.height), height), Image.LANCZOS),
-                        (sum(widths[:i]), top + j * height))
+            size = (round(im.width * height / im.height), height)
+            sheet.paste(im if im.size == size else im.resize(size, Image.LANCZOS), (sum(widths[:i]), top + j * height))
     return sheet
 
 # %% ../nbs/06_visualize.ipynb #19f236ea
 def comparison_grid(L:torch.Tensor, # normalised lightness (B,1,H,W)
                     fake_ab:torch.Tensor, # generated colour (B,2,H,W)
                     real_ab:torch.Tensor=None, # true colour (B,2,H,W), if known
-                    title:str=None, # figure title
+                    title:str=None, # a line above the sheet
                     max_n:int=6, # photos to show
-                    size:float=2.2 # inches per photo
-                   )->plt.Figure:
-    "A grid of grayscale input | generated | real, one column per photo."
+                    height:int=176 # pixels per photo
+                   )->Image.Image:
+    "A sheet of grayscale input | generated | real, one row per photo."
     n = min(max_n, len(L))
-    gray, fake = gray_and_color(L[:n], fake_ab[:n])
-    rows = [('input', gray), ('generated', fake)]
-    if real_ab is not None: rows.append(('real', gray_and_color(L[:n], real_ab[:n])[1]))
-    fig, axs = plt.subplots(len(rows), n, figsize=(size * n, size * len(rows)), squeeze=False)
-    for r, (name, imgs) in enumerate(rows):
-        for c in range(n):
-            ax = axs[r, c]
-            ax.imshow(imgs[c].detach().float().permute(1, 2, 0).cpu().numpy()); ax.set_xticks([]); ax.set_yticks([])
-        axs[r, 0].set_ylabel(name, fontsize=12)
-    if title: fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    columns = list(gray_and_color(L[:n], fake_ab[:n]))
+    if real_ab is not None: columns.append(gray_and_color(L[:n], real_ab[:n])[1])
+    rows = [[to_pil(c[i]) for c in columns] for i in range(n)]
+    return labelled_grid(rows, ['input', 'generated', 'real'][:len(columns)], height, title)
 
 # %% ../nbs/06_visualize.ipynb #8ff237c3
 def smooth(values, # per-batch values
@@ -153,19 +148,17 @@ class ColorizationPreview(Callback):
         finally: model.train(was_training)
         moment = when if when in ('start', 'end') else f'after {self.train_iter} batches'
         title = f"{self.prefix} epoch {self.epoch + 1}/{self.n_epoch}, " + moment
-        fig = comparison_grid(self.L.cpu(), fake, self.ab.cpu(), title=title.strip(', '))
+        png = png_bytes(comparison_grid(self.L.cpu(), fake, self.ab.cpu(), title=title.strip(', ')))
         if self.out:
             fn = self.out/f"{self.prefix + '_' if self.prefix else ''}epoch{self.epoch + 1:03d}_{when}.png"
-            with atomic_file(fn) as f: fig.savefig(f, format='png', dpi=80)
+            with atomic_file(fn) as f: f.write(png)
             self.saved.append(fn)
-        if self.show: self._show(fig)
-        plt.close(fig)
+        if self.show: self._show(png)
 
-    def _show(self, fig):
+    def _show(self, png:bytes):
         from IPython.display import display, Image as IPImage
-        buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=80)
-        if self.handle is None: self.handle = display(IPImage(buf.getvalue()), display_id=True)
-        else: self.handle.update(IPImage(buf.getvalue()))
+        if self.handle is None: self.handle = display(IPImage(png), display_id=True)
+        else: self.handle.update(IPImage(png))
 
 # %% ../nbs/06_visualize.ipynb #a00bdcef
 def split_view(before:Image.Image, # e.g. the grayscale photo
