@@ -1,6 +1,6 @@
 """Section 5, GPU training: images/s of both stages at 256 px, batch 16 and 64, in fp32, bf16 and fp16 mixed precision,
-with and without channels-last, and bf16 with the U-Net's encoder and decoder blocks compiled (`torch.compile`, D eager:
-see `bench_train._compile`; the warm-up batches include the compilation), each against fp32 at the same batch size.
+with and without channels-last, and bf16 compiled as `colornb train --compile` does (`compile_networks`: the U-Net's
+encoder and decoder blocks, and D; the warm-up batches include the compilation), each against fp32 at the same batch size.
 Reported, no target.
 """
 from harness import RunOptions, log, photo_folder, row

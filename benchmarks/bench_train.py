@@ -51,7 +51,7 @@ def train_fastai(stage:str, # 'pretrain' (L1) or 'gan'
                  warmup:int=1, # untimed batches first (at least 1)
                  steps:int=3, # timed batches
                  device:str='auto', precision:str='fp32', channels_last:bool=False,
-                 compile:bool=False, # `torch.compile` the parts of G that it can trace (`_compile`; D stays eager)
+                 compile:bool=False, # `torch.compile` G's parts that it can trace and D (colornb's `compile_networks`)
                  profile:int=0 # also profile the timed batches: the table of this many top operations, as 'profile'
                 )->dict: # 's_per_batch' over the timed batches, 'gpu_peak_mb'
     "Time per batch of colornb's Learner (its callbacks, progress bar and recorder included; data and validation not)."
@@ -60,7 +60,7 @@ def train_fastai(stage:str, # 'pretrain' (L1) or 'gan'
     from colornb.generator import build_generator
     from colornb.discriminator import PatchDiscriminator
     from colornb.pretrain import pretrain_learner
-    from colornb.gan import gan_learner
+    from colornb.gan import gan_learner, compile_networks
     from colornb.training import set_precision, fewer_host_reads
     dev = _device(device)
     set_seed(0)
@@ -77,11 +77,11 @@ def train_fastai(stage:str, # 'pretrain' (L1) or 'gan'
             ends[self.iter] = time.perf_counter()
             if prof: prof.step()
     D = PatchDiscriminator() if stage == 'gan' else None
-    if compile:
-        from torch._dynamo.utils import counters
-        counters.clear(); _compile(G) # counted per measurement below
     if stage == 'pretrain': learn = pretrain_learner(dls, G=G)
     else: learn = gan_learner(dls, generator=G, D=D)
+    if compile:
+        from torch._dynamo.utils import counters
+        counters.clear(); compile_networks(learn) # counted per measurement below
     learn.add_cb(Clock())
     set_precision(learn, precision, channels_last)
     fewer_host_reads(learn, 50 if dev.type == 'cuda' else 1) # as `colornb train` does (`loss_every`)
@@ -97,17 +97,6 @@ def train_fastai(stage:str, # 'pretrain' (L1) or 'gan'
         by = 'cuda_time_total' if dev.type == 'cuda' else 'cpu_time_total'
         res['profile'] = prof.key_averages().table(sort_by=by, row_limit=profile, max_name_column_width=60)
     return res
-
-# The U-Net's parts that torch.compile traces. fastai's SequentialEx (the U-Net itself), MergeLayer and ResizeToOrig
-# (which keep the input as a tensor attribute) and ToTensorBase (fastai's TensorBase) send dynamo into an endless
-# recursion between fastai's patched `Tensor.as_subclass` and its own (torch 2.14, fastai 2.8.12): they stay eager.
-# D stays eager too: traced whole, its forward lost its first block; its blocks compiled one by one failed in inductor.
-COMPILABLE = ('Sequential', 'UnetBlock', 'ResBlock', 'PixelShuffle_ICNR')
-
-def _compile(G):
-    "Compile, in place, the parts of the U-Net `G` in `COMPILABLE`: the encoder and the decoder's blocks."
-    for m in G.layers:
-        if type(m).__name__ in COMPILABLE: m.compile()
 
 def _profiler(dev:torch.device, warmup:int, steps:int):
     "A `torch.profiler.profile` that records the `steps` batches after the first `warmup` (one `step()` per batch)."

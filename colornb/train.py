@@ -31,7 +31,7 @@ from .training import (BatchLosses, StopOnNonFinite, EpochCheckpoint, SkipDoneEp
                               save_on_interrupt, EpochLog, TrainingMeanColor, set_precision, distributed_ctx,
                               is_main_process, use_local_gpu, PRECISIONS, plain_progress, read_losses, fewer_host_reads)
 from .pretrain import pretrain_learner, PRETRAIN_LR
-from .gan import gan_learner, pix2pix_adam, GAN_KEYS, GAN_LR, LAMBDA_L1, GAN_LOSSES
+from .gan import gan_learner, pix2pix_adam, compile_networks, GAN_KEYS, GAN_LR, LAMBDA_L1, GAN_LOSSES
 
 # %% ../nbs/11_train.ipynb #fa05a600
 def plot_run_losses(history:dict # {'pretrain': {...}, 'gan': {...}} as `train_colorizer` records it
@@ -77,6 +77,7 @@ class TrainSettings:
     seed:int=42 # seed of the data split and the initialisation
     precision:str='auto' # mixed precision; auto: bf16 (or fp16) on a GPU, fp32 on a CPU
     channels_last:bool=False # channels-last memory format (measured slower on an H200, so off by default)
+    compile:bool=False # torch.compile G's blocks and D (the first steps wait for the compiler; for GPUs)
     sync_bn:bool=False # synchronise BatchNorm across GPUs under torchrun or accelerate launch
 
     def __post_init__(self):
@@ -172,6 +173,7 @@ def _pretrain_stage(run:_Run, G:nn.Module, state:dict=None)->_Stage:
     s = run.settings
     learn = pretrain_learner(run.dls, G=G, lr=s.lr_pretrain)
     plain_progress(set_precision(learn, s.precision, s.channels_last))
+    if s.compile: compile_networks(learn)
     if state and state.get('opt_G'): learn.create_opt(); load_opt_state(learn.opt, state['opt_G'])
     return _Stage('pretrain', learn, learn.fit_one_cycle, s.lr_pretrain, 'pretrained',
                   [BatchLosses(run.history['pretrain'])], {})
@@ -184,6 +186,7 @@ def _gan_stage(run:_Run, start, state:dict=None)->_Stage:
     learn = gan_learner(run.dls, start, D=D, lambda_l1=s.lambda_l1, gan_mode=s.gan_mode, lr=s.lr_gan,
                         history=run.history['gan'])
     plain_progress(set_precision(learn, s.precision, s.channels_last))
+    if s.compile: compile_networks(learn)
     if state:
         learn.create_opt(); load_opt_state(learn.opt, state['opt_G'])
         learn.conditional_gan.opt_D = pix2pix_adam(list(D.parameters()), lr=s.lr_gan)

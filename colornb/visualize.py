@@ -128,7 +128,9 @@ class ColorizationPreview(Callback):
                  prefix:str='', # file name prefix, e.g. 'pretrain' or 'gan'
                  show:bool=None # show inline (default: when running in a notebook)
                 ):
-        self.L, self.ab, self.out, self.every, self.prefix = L, ab, Path(out) if out else None, every, prefix
+        # plain tensors, as fastai's `CastToTensor` makes the batches: a compiled generator cannot take a `TensorBase`
+        self.L, self.ab = L.as_subclass(torch.Tensor), ab.as_subclass(torch.Tensor)
+        self.out, self.every, self.prefix = Path(out) if out else None, every, prefix
         self.show, self.handle, self.saved = in_notebook() if show is None else show, None, []
 
     def before_fit(self):

@@ -16,7 +16,8 @@ there, so the first call copies the photos out of the tree, to /tmp/keep, which 
 
 (2026-11-27, H200: the machine's start and the first call about 40 s, then env 19 s, infer 162 s, recipe 222 s;
 `epoch20k`'s training ran out of the time left, and alone took 89 s after a 27 s `colornb prepare`.) What is left to
-measure fits one such call: `env epoch20k profile steps` (issue 15), or `env study` (issue 14's study).
+measure fits one such call: `env epoch20k epoch20k_compiled steps profile` (issue 15), or `env study` (issue 14's
+study).
 
 `run` installs the wheels into /tmp/site, then runs the named steps in order, each only if the time left allows it,
 and writes what it measured to $OUT/gpu_session.json (with its log and a few images). Steps:
@@ -33,8 +34,10 @@ and writes what it measured to $OUT/gpu_session.json (with its log and a few ima
   generator_fp16.pt.part*` gives a loadable .pt.
 - `epoch20k`: issue 15's training targets: `colornb prepare` of every photo 8 times (≥ 20,000), then one epoch of
   each stage (resnet18, bf16, batch 64): images/s per stage from fastai's epoch times, and the whole run's wall time.
+- `epoch20k_compiled`: the same with `colornb train --compile` (G's traceable parts and D), two epochs of each stage
+  from the same prepared file, the second timed (the compiler's time is in the first).
 - `steps`: what is new in the training step, alone, shorter than `bench`: section 3 on the GPU (fastai against a plain
-  loop, both with PyTorch's Adam now) and section 5 at batch 64 in fp32, bf16 and bf16 with the U-Net's parts compiled.
+  loop, both with PyTorch's Adam now) and section 5 at batch 64 in fp32, bf16 and bf16 compiled (`compile_networks`).
 - `profile`: torch.profiler over 5 training batches of each stage through colornb's Learner (resnet18, 256 px, bf16,
   batch 64), the top 30 operations by GPU time into gpu_session.json and the log: where a step's time goes (issue 15).
 - `study`: `run_study` (20_study) at 256 px: L1 only, GAN only, pretrain + GAN, each with Lite0 random and ImageNet,
@@ -223,7 +226,7 @@ def step_profile(s:Session, bs:int):
 
 def step_steps(s:Session):
     """What is new in the training step since 2026-11-26, alone: section 3 (fastai against a plain loop, both with
-    PyTorch's Adam) and section 5 at batch 64 in fp32, bf16 and bf16 with the U-Net's parts compiled (issue 15)."""
+    PyTorch's Adam) and section 5 at batch 64 in fp32, bf16 and bf16 compiled (`compile_networks`) (issue 15)."""
     from harness import photo_folder, print_table
     from bench_train import bench_train
     from bench_gpu import bench_gpu
@@ -240,7 +243,9 @@ def step_steps(s:Session):
 def _prepare(s:Session, photos:Path, out:Path, size:int, *args)->dict:
     "`colornb prepare` of `photos` into `out`: its wall time and the number of photos prepared."
     t = s.cmd('prepare', '--data', photos, '--out', out, '--size', size, *args)
-    return dict(prepare_s=t, photos=len(json.loads(out.with_suffix('.json').read_text())['files']))
+    return dict(prepare_s=t, photos=_prepared_count(out))
+
+def _prepared_count(prepared:Path)->int: return len(json.loads(prepared.with_suffix('.json').read_text())['files'])
 
 def _epoch_seconds(log:Path)->dict:
     "The epochs' times from an epoch log (`EpochLog`): `seconds` (training and validation) and `wall` (all), in s."
@@ -279,23 +284,27 @@ def step_recipe(s:Session, pretrain_epochs:int, gan_epochs:int, bs:int):
         r[f'{stage}_epoch_s'] = _epoch_seconds(out/f'{stage}_log.csv')
     return r
 
-def step_epoch20k(s:Session, bs:int):
-    "Issue 15's training targets: one epoch of each stage over ≥ 20,000 photos (the photos 8 times), resnet18, bf16."
+def step_epoch20k(s:Session, bs:int, compiled:bool=False):
+    """Issue 15's training targets: one epoch of each stage over ≥ 20,000 photos (the photos 8 times), resnet18, bf16;
+    `compiled`: with `colornb train --compile`, two epochs of each stage, the second timed (the first compiles)."""
     copies, size = (2, 64) if s.dry else (8, 256)
     folder = s.work/'photos_x8'
     if not folder.exists():
         folder.mkdir()
         for i in range(copies):
             (folder/f'copy{i}').symlink_to(_photos(s).resolve(), target_is_directory=True)
-    prepared, out = s.work/'photos_x8.npy', s.work/'epoch20k'
-    r = _prepare(s, folder, prepared, size)
-    r['train_s'] = s.cmd('train', '--data', prepared, '--out', out, '--size', size, '--bs', bs, '--pretrain-epochs', 1,
-                         '--gan-epochs', 1, '--preview-every', 0, '--no-pretrained', *s.train_args)
+    prepared, out = s.work/'photos_x8.npy', s.work/('epoch20k_compiled' if compiled else 'epoch20k')
+    r = _prepare(s, folder, prepared, size) if not prepared.exists() else dict(photos=_prepared_count(prepared))
+    epochs = 2 if compiled else 1
+    r['train_s'] = s.cmd('train', '--data', prepared, '--out', out, '--size', size, '--bs', bs, '--pretrain-epochs',
+                         epochs, '--gan-epochs', epochs, '--preview-every', 0, '--no-pretrained', *s.train_args,
+                         *(['--compile'] if compiled else []))
     for stage in ('pretrain', 'gan'):
         t = _epoch_seconds(out/f'{stage}_log.csv')
-        r[stage] = dict(epoch_s=t['seconds'][0], wall_s=t['wall'][0], images_per_s=round(r['photos'] * 0.9 /
-                        t['seconds'][0], 1), note='epoch_s: training and validation of 10 %; wall_s: also what comes '
-                        'before the epoch (the fit\'s start); the end-of-stage checkpoint is in train_s')
+        r[stage] = dict(epoch_s=t['seconds'][-1], wall_s=t['wall'][-1], first_epoch_s=t['seconds'][0],
+                        images_per_s=round(r['photos'] * 0.9 / t['seconds'][-1], 1),
+                        note='epoch_s: the last epoch, training and validation of 10 %; wall_s: also what comes before '
+                             'it (the fit\'s start, or the previous epoch\'s files); the stage-end checkpoint is in train_s')
     r['note'] = 'photos: every shared photo 8 times (prepared once); 90 % train'
     return r
 
@@ -308,6 +317,8 @@ def step_study(s:Session, epochs:int, bs:int):
     return dict(runs={r['name']: r['metrics']['model'] for r in res['runs']}, baselines=res['baselines'],
                 settings=res['settings'])
 
+STEPS = ('env', 'infer', 'bench', 'recipe', 'study', 'epoch20k', 'epoch20k_compiled', 'profile', 'steps')
+
 def run(steps:list, out:Path, minutes:float, dry:bool, pretrain_epochs:int, gan_epochs:int, bs:int, study_epochs:int):
     "There: install, then each step in order while time is left; results into `out`/gpu_session.json."
     if not dry and not (DATA/'photos').is_dir(): sys.exit(f'{DATA/"photos"} is missing: carry .data in a call first')
@@ -316,6 +327,7 @@ def run(steps:list, out:Path, minutes:float, dry:bool, pretrain_epochs:int, gan_
     todo = dict(env=lambda: step_env(s), infer=lambda: step_infer(s), bench=lambda: step_bench(s),
                 recipe=lambda: step_recipe(s, pretrain_epochs, gan_epochs, bs),
                 study=lambda: step_study(s, study_epochs, bs), epoch20k=lambda: step_epoch20k(s, bs),
+                epoch20k_compiled=lambda: step_epoch20k(s, bs, compiled=True),
                 profile=lambda: step_profile(s, bs), steps=lambda: step_steps(s))
     for name in steps:
         if s.left() < 30: s.res[name] = 'skipped: out of time'; continue
@@ -332,7 +344,7 @@ if __name__ == '__main__':
     sub = ap.add_subparsers(dest='what', required=True)
     sub.add_parser('fetch', help='here: the wheels and photos a device call carries')
     r = sub.add_parser('run', help='there (or here with --dry): install, then the steps')
-    r.add_argument('steps', nargs='*', default=['env', 'infer', 'recipe'], choices=['env', 'infer', 'bench', 'recipe', 'study', 'epoch20k', 'profile', 'steps'])
+    r.add_argument('steps', nargs='*', default=['env', 'infer', 'recipe'], choices=STEPS)
     r.add_argument('--out', default=os.environ.get('OUT', 'gpu_session_out'))
     r.add_argument('--minutes', type=float, default=9, help='stop starting steps after this long')
     r.add_argument('--dry', action='store_true', help='on the CPU, at toy sizes: a test of the script')
