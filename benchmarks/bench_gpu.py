@@ -1,37 +1,50 @@
 """Section 5, GPU training: images/s of both stages at 256 px, batch 16 and 64, in fp32, bf16 and fp16 mixed precision,
-with and without channels-last, and bf16 compiled as `colornb train --compile` does (`compile_networks`: the U-Net's
-encoder and decoder blocks, and D; the warm-up batches include the compilation), each against fp32 at the same batch size.
+with and without channels-last, bf16 compiled as `colornb train --compile` does (`compile_networks`: the U-Net's
+encoder and decoder blocks, and D; the warm-up batches include the compilation), and bf16 with G's odd channel counts
+padded to multiples of 8 (`bench_train.pad_channels`, an experiment), each against fp32 at the same batch size.
 Reported, no target.
 """
+from typing import NamedTuple
 from harness import RunOptions, log, photo_folder, row
 from bench_train import train_fastai
 
 TITLE = '5. GPU training'
 
+class Config(NamedTuple):
+    "One way to run the training step: `train_fastai`'s switches."
+    precision:str='fp32'
+    channels_last:bool=False
+    compile:bool=False
+    pad:bool=False # G's odd channel counts padded to multiples of 8 (`bench_train.pad_channels`)
+    def name(self)->str:
+        return self.precision + ''.join(f' {n}' for n, on in (('channels-last', self.channels_last),
+                                        ('torch.compile', self.compile), ('channels padded', self.pad)) if on)
+
 def gpu_configs(quick:bool)->list:
-    "(precision, channels_last, compile) to measure, fp32 eager without channels-last first: the baseline."
-    if quick: return [('fp32', False, False), ('bf16', True, False)]
-    return [(p, cl, False) for p in ('fp32', 'bf16', 'fp16') for cl in (False, True)] + [('bf16', False, True)]
+    "The `Config`s to measure, fp32 eager without channels-last first: the baseline."
+    if quick: return [Config(), Config('bf16', channels_last=True), Config('bf16', pad=True)]
+    return [Config(p, cl) for p in ('fp32', 'bf16', 'fp16') for cl in (False, True)] + [
+        Config('bf16', compile=True), Config('bf16', pad=True), Config('bf16', channels_last=True, pad=True)]
 
 def bench_gpu(data:str, # a folder of at least max(batch_sizes) * (warmup + steps) + 1 photos
               size:int=256, batch_sizes=(16, 64), warmup:int=3, steps:int=10, quick:bool=False,
-              configs:list=None # (precision, channels_last, compile) triples, the baseline first (default: `gpu_configs`)
+              configs:list=None # `Config`s, the baseline first (default: `gpu_configs`)
              )->list:
     "Table rows: one per stage, batch size and configuration, through colornb's fastai `Learner` on CUDA."
     rows = []
     for stage in ('pretrain', 'gan'):
         for bs in batch_sizes:
             base = None
-            for precision, cl, compiled in configs or gpu_configs(quick):
+            for c in configs or gpu_configs(quick):
                 r = train_fastai(stage, data, size=size, bs=bs, warmup=warmup, steps=steps, device='cuda',
-                                 precision=precision, channels_last=cl, compile=compiled)
+                                 **c._asdict())
                 t = r['s_per_batch']
                 base = base or t
-                how = f"{precision}{' channels-last' if cl else ''}{' torch.compile' if compiled else ''}"
                 note = f"peak GPU memory {r['gpu_peak_mb']:.0f} MB"
-                if compiled: note += (f"; graphs newly compiled {r['graphs']} (0: reused from an earlier row), "
+                if c.compile: note += (f"; graphs newly compiled {r['graphs']} (0: reused from an earlier row), "
                                       f"graph breaks {r['graph_breaks']}")
-                rows.append(row(f"{stage} bs {bs}, {how}", bs / t, 'img/s', baseline=bs / base, ratio=base / t, note=note))
+                rows.append(row(f"{stage} bs {bs}, {c.name()}", bs / t, 'img/s', baseline=bs / base, ratio=base / t,
+                                note=note))
                 log(f"  gpu {rows[-1]['name']}: {rows[-1]['value']:.1f} img/s")
     return rows
 

@@ -53,3 +53,21 @@ def test_isolated_measures_in_a_fresh_process(tmp_path):
     assert r['size'] == [80, 60]
     assert r['best_s'] > 0
     assert r['peak_rss_mb'] >= r['rss_before_mb'] > 0
+
+def test_padded_channels_compute_the_same():
+    "`pad_channels` (a GPU experiment of section 5) leaves the generator's outputs, gradients and weights as they were."
+    import torch
+    from bench_train import pad_channels
+    from colornb.generator import build_generator
+    torch.manual_seed(0)
+    G, padded = build_generator(size=64, pretrained=False), build_generator(size=64, pretrained=False)
+    padded.load_state_dict(G.state_dict())
+    pad_channels(padded)
+    odd = [m for m in padded.modules() if isinstance(m, torch.nn.Conv2d) and 'forward' in vars(m)]
+    assert [(m.in_channels, m.out_channels) for m in odd] == [(97, 97), (97, 97)] # the full-size ResBlock's two
+    L, ab = torch.rand(2, 1, 64, 64) * 2 - 1, torch.rand(2, 2, 64, 64) * 2 - 1
+    for g in (G, padded): torch.nn.functional.l1_loss(g(L), ab).backward()
+    torch.testing.assert_close(padded(L), G(L), atol=1e-5, rtol=1e-5)
+    for (name, p), q in zip(padded.named_parameters(), G.parameters()):
+        assert p.shape == q.shape, name
+        torch.testing.assert_close(p.grad, q.grad, atol=1e-5, rtol=1e-4, msg=name)

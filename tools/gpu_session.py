@@ -37,7 +37,8 @@ and writes what it measured to $OUT/gpu_session.json (with its log and a few ima
 - `epoch20k_compiled`: the same with `colornb train --compile` (G's traceable parts and D), two epochs of each stage
   from the same prepared file, the second timed (the compiler's time is in the first).
 - `steps`: what is new in the training step, alone, shorter than `bench`: section 3 on the GPU (fastai against a plain
-  loop, both with PyTorch's Adam now) and section 5 at batch 64 in fp32, bf16 and bf16 compiled (`compile_networks`).
+  loop, both with PyTorch's Adam now) and section 5 at batch 64 in fp32, bf16, bf16 compiled (`compile_networks`), and
+  bf16 with G's 97-channel convolutions padded to 104 (`bench_train.pad_channels`), also in channels-last.
 - `profile`: torch.profiler over 5 training batches of each stage through colornb's Learner (resnet18, 256 px, bf16,
   batch 64), the top 30 operations by GPU time into gpu_session.json and the log: where a step's time goes (issue 15).
 - `study`: `run_study` (20_study) at 256 px: L1 only, GAN only, pretrain + GAN, each with Lite0 random and ImageNet,
@@ -226,17 +227,18 @@ def step_profile(s:Session, bs:int):
 
 def step_steps(s:Session):
     """What is new in the training step since 2026-11-26, alone: section 3 (fastai against a plain loop, both with
-    PyTorch's Adam) and section 5 at batch 64 in fp32, bf16 and bf16 compiled (`compile_networks`) (issue 15)."""
+    PyTorch's Adam) and section 5 at batch 64: fp32, bf16, bf16 compiled, bf16 with padded channels (issue 15)."""
     from harness import photo_folder, print_table
     from bench_train import bench_train
-    from bench_gpu import bench_gpu
+    from bench_gpu import bench_gpu, Config
     size, bs, warmup, steps = (64, 2, 1, 1) if s.dry else (256, 16, 3, 10)
     small = photo_folder(s.work/'steps16', bs * (warmup + steps) + 1, size + 32)
     rows = bench_train(str(small), size=size, bs=bs, warmup=warmup, steps=steps, device=s.device)
     if not s.dry:
         big = photo_folder(s.work/'steps64', 64 * (warmup + steps) + 1, size + 32)
         rows += bench_gpu(str(big), size=size, batch_sizes=(64,), warmup=warmup, steps=steps,
-                          configs=[('fp32', False, False), ('bf16', False, False), ('bf16', False, True)])
+                          configs=[Config(), Config('bf16'), Config('bf16', compile=True), Config('bf16', pad=True),
+                                   Config('bf16', channels_last=True, pad=True)])
     print_table('training steps', rows)
     return rows
 
@@ -303,8 +305,9 @@ def step_epoch20k(s:Session, bs:int, compiled:bool=False):
         t = _epoch_seconds(out/f'{stage}_log.csv')
         r[stage] = dict(epoch_s=t['seconds'][-1], wall_s=t['wall'][-1], first_epoch_s=t['seconds'][0],
                         images_per_s=round(r['photos'] * 0.9 / t['seconds'][-1], 1),
-                        note='epoch_s: the last epoch, training and validation of 10 %; wall_s: also what comes before '
-                             'it (the fit\'s start, or the previous epoch\'s files); the stage-end checkpoint is in train_s')
+                        note='epoch_s: the last epoch, training and validation of 10 %; wall_s: also what comes '
+                             'before it (the fit\'s start, or the previous epoch\'s files); the stage-end checkpoint '
+                             'is in train_s')
     r['note'] = 'photos: every shared photo 8 times (prepared once); 90 % train'
     return r
 
