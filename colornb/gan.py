@@ -18,7 +18,7 @@ from fastai.callback.core import Callback
 from fastai.learner import Learner
 from fastai.torch_core import num_distrib
 from fastai.callback.channelslast import ChannelsLast
-from .generator import plain_module, compile_generator
+from .generator import plain_module, compile_generator, with_recompile_limit
 from .discriminator import PatchDiscriminator
 from .checkpoint import generator_module
 from .training import watch_loss, read_losses, DeviceMixedPrecision, adam
@@ -153,5 +153,5 @@ def compile_networks(learn:Learner, # a stage's learner: `pretrain_learner`'s, o
                     )->Learner:
     "Compile, in place, the parts of `learn`'s generator that torch.compile traces and, in the GAN stage, D."
     compile_generator(learn.model, **kwargs)
-    if cgan := getattr(learn, 'conditional_gan', None): cgan.D.compile(**kwargs)
+    if cgan := getattr(learn, 'conditional_gan', None): cgan.D.compile(**with_recompile_limit(**kwargs))
     return learn
