@@ -6,18 +6,20 @@ session has 15 minutes of it in all. So everything is prepared here and tested o
     python tools/gpu_session.py fetch        # here: wheels for the device's Python into .whl/, the photos into .data/
     python tools/gpu_session.py run --dry    # here: every step at toy sizes on the CPU, to prove the script
 
-and then two device calls, the second at once (a machine left idle goes back after 30 s): the photos and the wheels
+and then two device calls, the second at once (a machine left idle goes back after 30 s). The photos and the wheels
 together are more than the 64 MB that one call carries, and a carried path that the next call does not name is removed
-there, so the first call copies the photos out of the tree, to /tmp/keep, which stays while the machine is held:
+there; but what the first call installs into /tmp/site stays while the machine is held. So the first call carries the
+wheels and runs the steps that need no photos, the second carries the photos and runs the rest:
 
-    1. carry [".data"]:  rm -rf /tmp/keep && cp -r .data /tmp/keep && ls /tmp/keep/photos | wc -l
-    2. carry [".whl"]:   export PYTHONUNBUFFERED=1; set -o pipefail; mkdir -p .data && ln -s /tmp/keep/photos .data/photos
-                         && python3 tools/gpu_session.py run --out $OUT --minutes 9 env infer recipe 2>&1 | tee $OUT/log
+    1. carry [".whl"]:   export PYTHONUNBUFFERED=1; set -o pipefail;
+                         python3 tools/gpu_session.py run --out $OUT --minutes 5 env steps profile 2>&1 | tee $OUT/log
+    2. carry [".data"]:  export PYTHONUNBUFFERED=1; set -o pipefail;
+                         python3 tools/gpu_session.py run --out $OUT --minutes 8 epoch20k epoch20k_compiled 2>&1 | tee $OUT/log
 
-(2026-11-27, H200: the machine's start and the first call about 40 s, then env 19 s, infer 162 s, recipe 222 s;
-`epoch20k`'s training ran out of the time left, and alone took 89 s after a 27 s `colornb prepare`.) What is left to
-measure fits one such call: `env epoch20k epoch20k_compiled steps profile` (issue 15), or `env study` (issue 14's
-study).
+(2026-11-27, H200: the machine's start and a first call about 40 s, then env 19 s, infer 162 s, recipe 222 s;
+`epoch20k` alone took 89 s after a 27 s `colornb prepare`.) The plan above is issue 15's (its second call about 6
+minutes: the compiled run trains two epochs of each stage and compiles); issue 14's study is the second call
+`run ... study` after a first call of `env` alone. The two issues' plans do not fit one 15-minute loan together.
 
 `run` installs the wheels into /tmp/site, then runs the named steps in order, each only if the time left allows it,
 and writes what it measured to $OUT/gpu_session.json (with its log and a few images). Steps:
@@ -96,13 +98,16 @@ def _tracked_mb()->float:
     files = subprocess.run(['git', 'ls-files', '-z'], capture_output=True, text=True, cwd=ROOT).stdout.split('\0')
     return sum((ROOT/f).stat().st_size for f in files if f and (ROOT/f).is_file()) / 2**20
 
-def install(wheels:bool=True # False in a dry run: the wheels are for the device's Python
+def install(dry:bool=False # a dry run: the wheels are for the device's Python, not this one
            ):
-    "There: the carried wheels into /tmp/site, the stand-in `av`, and the repository on the path of every process."
-    wheels = sorted(map(str, WHEELS.glob('*.whl'))) if wheels else []
+    """There: the carried wheels into /tmp/site (or those an earlier call of this loan installed there), the stand-in
+    `av`, and the repository on the path of every process."""
+    wheels = [] if dry else sorted(map(str, WHEELS.glob('*.whl')))
     if wheels:
         subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-index', '--no-deps', '--no-compile',
                         '--no-cache-dir', '--upgrade', '--target', str(SITE), *wheels], check=True)
+    elif not dry and not (SITE/'fastai').is_dir():
+        sys.exit(f'no wheels in {WHEELS} and none installed in {SITE}: carry .whl in this call or an earlier one')
     try: import av # noqa: F401
     except ImportError: (SITE/'av').mkdir(parents=True, exist_ok=True); (SITE/'av'/'__init__.py').write_text(AV_STAND_IN)
     os.environ['PYTHONPATH'] = os.pathsep.join([str(SITE), str(ROOT), os.environ.get('PYTHONPATH', '')])
@@ -321,11 +326,13 @@ def step_study(s:Session, epochs:int, bs:int):
                 settings=res['settings'])
 
 STEPS = ('env', 'infer', 'bench', 'recipe', 'study', 'epoch20k', 'epoch20k_compiled', 'profile', 'steps')
+PHOTO_STEPS = {'infer', 'recipe', 'study', 'epoch20k', 'epoch20k_compiled'} # the steps that read .data/photos
 
 def run(steps:list, out:Path, minutes:float, dry:bool, pretrain_epochs:int, gan_epochs:int, bs:int, study_epochs:int):
     "There: install, then each step in order while time is left; results into `out`/gpu_session.json."
-    if not dry and not (DATA/'photos').is_dir(): sys.exit(f'{DATA/"photos"} is missing: carry .data in a call first')
-    install(wheels=not dry)
+    if not dry and set(steps) & PHOTO_STEPS and not (DATA/'photos').is_dir():
+        sys.exit(f'{DATA/"photos"} is missing: carry .data in the call that runs {", ".join(set(steps) & PHOTO_STEPS)}')
+    install(dry)
     s = Session(out, minutes, dry)
     todo = dict(env=lambda: step_env(s), infer=lambda: step_infer(s), bench=lambda: step_bench(s),
                 recipe=lambda: step_recipe(s, pretrain_epochs, gan_epochs, bs),
