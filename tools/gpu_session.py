@@ -40,7 +40,8 @@ and writes what it measured to $OUT/gpu_session.json (with its log and a few ima
   from the same prepared file, the second timed (the compiler's time is in the first).
 - `steps`: what is new in the training step, alone, shorter than `bench`: section 3 on the GPU (fastai against a plain
   loop, both with PyTorch's Adam now) and section 5 at batch 64 in fp32, bf16, bf16 compiled (`compile_networks`), and
-  bf16 with G's 97-channel convolutions padded to 104 (`bench_train.pad_channels`), also in channels-last.
+  bf16 with G's 97-channel convolutions padded to 104 (`bench_train.pad_channels`), also in channels-last; and bf16
+  at batch 128.
 - `profile`: torch.profiler over 5 training batches of each stage through colornb's Learner (resnet18, 256 px, bf16,
   batch 64), the top 30 operations by GPU time into gpu_session.json and the log: where a step's time goes (issue 15).
 - `study`: `run_study` (20_study) at 256 px: L1 only, GAN only, pretrain + GAN, each with Lite0 random and ImageNet,
@@ -232,7 +233,8 @@ def step_profile(s:Session, bs:int):
 
 def step_steps(s:Session):
     """What is new in the training step since 2026-11-26, alone: section 3 (fastai against a plain loop, both with
-    PyTorch's Adam) and section 5 at batch 64: fp32, bf16, bf16 compiled, bf16 with padded channels (issue 15)."""
+    PyTorch's Adam), section 5 at batch 64: fp32, bf16, bf16 compiled, bf16 with padded channels, and bf16 at batch
+    128 (issue 15)."""
     from harness import photo_folder, print_table
     from bench_train import bench_train
     from bench_gpu import bench_gpu, Config
@@ -244,6 +246,8 @@ def step_steps(s:Session):
         rows += bench_gpu(str(big), size=size, batch_sizes=(64,), warmup=warmup, steps=steps,
                           configs=[Config(), Config('bf16'), Config('bf16', compile=True), Config('bf16', pad=True),
                                    Config('bf16', channels_last=True, pad=True)])
+        big = photo_folder(s.work/'steps128', 128 * (warmup + steps) + 1, size + 32) # does a larger batch fill it more?
+        rows += bench_gpu(str(big), size=size, batch_sizes=(128,), warmup=warmup, steps=steps, configs=[Config('bf16')])
     print_table('training steps', rows)
     return rows
 
