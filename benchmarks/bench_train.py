@@ -52,7 +52,7 @@ def train_fastai(stage:str, # 'pretrain' (L1) or 'gan'
                  steps:int=3, # timed batches
                  device:str='auto', precision:str='fp32', channels_last:bool=False,
                  compile:bool=False, # `torch.compile` G's parts that it can trace and D (colornb's `compile_networks`)
-                 pad:bool=False, # `pad_channels` of G: the full-size ResBlock's 97 channels computed as 104
+                 pad:bool=False, # `pad_channels` of G: its full-size ResBlock's 97 channels computed as 104
                  profile:int=0 # also profile the timed batches: the table of this many top operations, as 'profile'
                 )->dict: # 's_per_batch' over the timed batches, 'gpu_peak_mb'
     "Time per batch of colornb's Learner (its callbacks, progress bar and recorder included; data and validation not)."
@@ -100,29 +100,35 @@ def train_fastai(stage:str, # 'pretrain' (L1) or 'gan'
         res['profile'] = prof.key_averages().table(sort_by=by, row_limit=profile, max_name_column_width=60)
     return res
 
-def _padded_conv_forward(conv, to:int):
-    "`conv`'s forward with its channels zero-padded to multiples of `to`: the same outputs and weights."
+def _zero_padded(conv, cin:int, cout:int):
+    "`conv`'s forward taking `cin` channels to `cout`, its weights and bias zero-padded to them."
     import torch.nn.functional as F
-    pin, pout = -conv.in_channels % to, -conv.out_channels % to
     def forward(x):
         w, b = conv.weight, conv.bias
-        if pin: x, w = F.pad(x, (0, 0, 0, 0, 0, pin)), F.pad(w, (0, 0, 0, 0, 0, pin))
-        if pout: w, b = F.pad(w, (0, 0, 0, 0, 0, 0, 0, pout)), None if b is None else F.pad(b, (0, pout))
-        y = F.conv2d(x, w, b, conv.stride, conv.padding, conv.dilation, conv.groups)
-        return y[:, :conv.out_channels] if pout else y
+        w = F.pad(w, (0, 0, 0, 0, 0, cin - w.shape[1], 0, cout - w.shape[0]))
+        if b is not None: b = F.pad(b, (0, cout - b.shape[0]))
+        return F.conv2d(x, w, b, conv.stride, conv.padding, conv.dilation, conv.groups)
     return forward
 
-def pad_channels(model, # a network, changed in place
+def pad_channels(G, # a generator from `build_generator`, changed in place
                  to:int=8 # the multiple
                 ):
-    """An experiment for the GPU: every convolution whose channels (more than `to`) are not a multiple of `to` computes
-    with zero-padded inputs and weights, and drops the padded outputs. Tensor cores want channels in multiples of 8 in
-    16-bit; the U-Net's full-size ResBlock, 39 % of its FLOPs, has 97 (96 features and L)."""
-    for m in model.modules():
-        if isinstance(m, torch.nn.Conv2d) and m.groups == 1 and min(m.in_channels, m.out_channels) > to and (
-                m.in_channels % to or m.out_channels % to):
-            m.forward = _padded_conv_forward(m, to)
-    return model
+    """An experiment for the GPU: the U-Net's full-size `ResBlock` and the 1×1 convolution after it compute on their
+    97 channels (96 features and L) zero-padded to a multiple of `to`, padded once at the block's input: the padded
+    channels stay zero throughout (zero weights, zero bias, ReLU), so outputs, gradients and weights are as before.
+    Tensor cores want channels in multiples of 8 in 16-bit, and the block is 39 % of the U-Net's FLOPs."""
+    import torch.nn.functional as F
+    from colornb.generator import plain_module
+    layers = plain_module(G).layers
+    i = next(i for i, m in enumerate(layers) if type(m).__name__ == 'ResBlock')
+    block, last = layers[i], layers[i + 1][0]
+    n = block.convpath[0][0].in_channels
+    p = n + -n % to
+    for layer in block.convpath: layer[0].forward = _zero_padded(layer[0], p, p)
+    last.forward = _zero_padded(last, p, last.out_channels)
+    block_forward = block.forward
+    block.forward = lambda x: block_forward(F.pad(x, (0, 0, 0, 0, 0, p - x.shape[1])))
+    return G
 
 def _profiler(dev:torch.device, warmup:int, steps:int):
     "A `torch.profiler.profile` that records the `steps` batches after the first `warmup` (one `step()` per batch)."

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 from .images import SAMPLES_PATH, open_image, ImageError, image_tensor, atomic_file, write_text
 from .checkpoint import colornb_home, load_generator
-from .visualize import labelled_grid
+from .visualize import labeled_grid
 from .metrics import psnr, colorfulness
 from .train import train_colorizer
 from .predict import colorize_files
@@ -41,7 +41,7 @@ def _before_after(src:Path, dst:Path, out:Path)->tuple:
     with Image.open(dst) as im: result = im.convert('RGB')
     original = open_image(src)
     gray = original.convert('L').convert('RGB')
-    sheet = labelled_grid([[gray, result, original]], ['grayscale input', 'colornb', 'original'], height=256)
+    sheet = labeled_grid([[gray, result, original]], ['grayscale input', 'colornb', 'original'], height=256)
     with atomic_file(out/f'{src.stem}.png') as f: sheet.save(f, format='PNG')
     return sheet, [dict(photo=src.name, method='colornb', **_photo_metrics(original, result)),
                    dict(photo=src.name, method='grayscale input', **_photo_metrics(original, gray))]

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['GAN_LR', 'LAMBDA_L1', 'GAN_LOSSES', 'GAN_KEYS', 'check_gan_mode', 'gan_loss', 'pix2pix_adam', 'ConditionalGAN',
-           'pair', 'gan_learner', 'compile_networks']
+           'lab_pair', 'gan_learner', 'compile_networks']
 
 # %% ../nbs/10_gan.ipynb #5daabd51
 import math
@@ -18,7 +18,7 @@ from fastai.callback.core import Callback
 from fastai.learner import Learner
 from fastai.torch_core import num_distrib
 from fastai.callback.channelslast import ChannelsLast
-from .generator import plain_module, compile_generator, with_recompile_limit
+from .generator import plain_module, compile_generator, compile_in_place, check_compiler
 from .discriminator import PatchDiscriminator
 from .checkpoint import generator_module
 from .training import watch_loss, read_losses, DeviceMixedPrecision, adam
@@ -89,7 +89,7 @@ def setup_precision(self:ConditionalGAN, dev:torch.device):
         self.learn.scaler = torch.amp.GradScaler(dev.type, init_scale=2.**16 / max(self.lambda_l1, 1.))
 
 # %% ../nbs/10_gan.ipynb #3d8b9e77
-def pair(L:torch.Tensor, # normalised lightness (B,1,H,W)
+def lab_pair(L:torch.Tensor, # normalised lightness (B,1,H,W)
          ab:torch.Tensor # colours (B,2,H,W), real or generated
         )->torch.Tensor: # (B,3,H,W), a plain tensor
     "What D sees: L and ab concatenated, as a plain `torch.Tensor` (not fastai's `TensorBase`)."
@@ -103,7 +103,7 @@ def update_D(self:ConditionalGAN, L, real_ab, fake_ab):
     losses = []
     for ab, real, sync in ((real_ab, True, False), (fake_ab, False, True)):
         with (nullcontext() if sync or not hasattr(self.D, 'no_sync') else self.D.no_sync()):
-            with self.autocast(): logits = self.D(pair(L, ab))
+            with self.autocast(): logits = self.D(lab_pair(L, ab))
             loss = gan_loss(logits.float(), real, self.gan_mode)
             watch_loss(self.learn, loss, 'gan discriminator loss')
             self.scaler_D.scale(loss / 2).backward()
@@ -118,7 +118,7 @@ def after_loss(self:ConditionalGAN):
     if not self.training: return
     self.update_D(self.xb[0], self.yb[0], self.pred.detach())
     self.g_l1 = self.loss_grad
-    with self.autocast(): logits = plain_module(self.D)(pair(self.xb[0], self.pred))
+    with self.autocast(): logits = plain_module(self.D)(lab_pair(self.xb[0], self.pred))
     self.g_adv = gan_loss(logits.float(), True, self.gan_mode)
     self.learn.loss_grad = self.g_adv + self.lambda_l1 * self.g_l1
 
@@ -152,6 +152,7 @@ def compile_networks(learn:Learner, # a stage's learner: `pretrain_learner`'s, o
                      **kwargs # `torch.compile` arguments, e.g. backend='eager'
                     )->Learner:
     "Compile, in place, the parts of `learn`'s generator that torch.compile traces and, in the GAN stage, D."
+    if kwargs.get('backend', 'inductor') == 'inductor': check_compiler(learn.dls.device) # before any step fails
     compile_generator(learn.model, **kwargs)
-    if cgan := getattr(learn, 'conditional_gan', None): cgan.D.compile(**with_recompile_limit(**kwargs))
+    if cgan := getattr(learn, 'conditional_gan', None): compile_in_place(cgan.D, **kwargs)
     return learn

@@ -18,7 +18,7 @@ from fastcore.basics import ifnone
 from .images import open_image, image_tensor, writable_folder, atomic_file, write_json
 from .data import find_photos
 from .checkpoint import load_generator
-from .visualize import to_pil, labelled_grid
+from .visualize import to_pil, labeled_grid
 from .train import train_colorizer
 from .predict import colorize
 from .evaluate import evaluate_folder, constant_color
@@ -162,7 +162,7 @@ def contact_sheet(res:dict, # what `run_study` returns, with the runs' generator
         rgb = image_tensor(im)
         base = [to_pil(constant_color(rgb, ab)[0]) for ab in ((0., 0.), res['runs'][0]['mean_ab'])]
         rows.append(base + [colorize(im, G, size=res['settings']['size'], device='cpu') for G in gens.values()] + [im])
-    return labelled_grid(rows, ['gray', 'mean color', *[n.replace(' · ', ': ') for n in gens], 'original'], height)
+    return labeled_grid(rows, ['gray', 'mean color', *[n.replace(' · ', ': ') for n in gens], 'original'], height)
 
 # %% ../nbs/20_study.ipynb #f8c10a8a
 SHIPPING_BAR = dict(psnr_gain=1.0, auc_gain=0.02, colorfulness_share=0.5) # over gray; of the originals' colourfulness

@@ -64,10 +64,22 @@ def test_padded_channels_compute_the_same():
     padded.load_state_dict(G.state_dict())
     pad_channels(padded)
     odd = [m for m in padded.modules() if isinstance(m, torch.nn.Conv2d) and 'forward' in vars(m)]
-    assert [(m.in_channels, m.out_channels) for m in odd] == [(97, 97), (97, 97)] # the full-size ResBlock's two
+    assert [(m.in_channels, m.out_channels) for m in odd] == [(97, 97), (97, 97), (97, 2)] # the ResBlock's, the last
+    x = torch.rand(2, 97, 64, 64)
+    assert odd[0](torch.nn.functional.pad(x, (0, 0, 0, 0, 0, 7))).shape == (2, 104, 64, 64) # 104 channels in, 104 out
     L, ab = torch.rand(2, 1, 64, 64) * 2 - 1, torch.rand(2, 2, 64, 64) * 2 - 1
     for g in (G, padded): torch.nn.functional.l1_loss(g(L), ab).backward()
     torch.testing.assert_close(padded(L), G(L), atol=1e-5, rtol=1e-5)
     for (name, p), q in zip(padded.named_parameters(), G.parameters()):
         assert p.shape == q.shape, name
         torch.testing.assert_close(p.grad, q.grad, atol=1e-5, rtol=1e-4, msg=name)
+
+def test_gpu_configurations_are_train_fastai_arguments():
+    "Every switch of section 5's configurations is an argument of the training step it measures (no GPU needed)."
+    import inspect
+    from bench_gpu import gpu_configs
+    from bench_train import train_fastai
+    for c in gpu_configs(quick=False) + gpu_configs(quick=True):
+        inspect.signature(train_fastai).bind('gan', 'photos', **c._asdict())
+    names = [c.name() for c in gpu_configs(quick=False)]
+    assert names[-2:] == ['bf16 channels padded', 'bf16 channels-last channels padded']

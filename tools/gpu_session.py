@@ -9,10 +9,11 @@ session has 15 minutes of it in all. So everything is prepared here and tested o
 and then two device calls, the second at once (a machine left idle goes back after 30 s). The photos and the wheels
 together are more than the 64 MB that one call carries, and a carried path that the next call does not name is removed
 there; but what the first call installs into /tmp/site stays while the machine is held. So the first call carries the
-wheels and runs the steps that need no photos, the second carries the photos and runs the rest:
+wheels and runs the steps that need no photos (the profile first: where a step's time goes is issue 15's first
+question), the second carries the photos and runs the rest:
 
     1. carry [".whl"]:   export PYTHONUNBUFFERED=1; set -o pipefail;
-                         python3 tools/gpu_session.py run --out $OUT --minutes 5 env steps profile 2>&1 | tee $OUT/log
+                         python3 tools/gpu_session.py run --out $OUT --minutes 5 env profile steps 2>&1 | tee $OUT/log
     2. carry [".data"]:  export PYTHONUNBUFFERED=1; set -o pipefail;
                          python3 tools/gpu_session.py run --out $OUT --minutes 8 epoch20k epoch20k_compiled 2>&1 | tee $OUT/log
 
