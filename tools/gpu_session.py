@@ -13,9 +13,9 @@ wheels and runs the steps that need no photos (the profile first: where a step's
 question), the second carries the photos and runs the rest:
 
     1. carry [".whl"]:   export PYTHONUNBUFFERED=1; set -o pipefail;
-                         python3 tools/gpu_session.py run --out $OUT --minutes 5 env profile steps 2>&1 | tee $OUT/log
+                         python3 tools/gpu_session.py run --out $OUT --minutes 6 env profile steps 2>&1 | tee $OUT/log
     2. carry [".data"]:  export PYTHONUNBUFFERED=1; set -o pipefail;
-                         python3 tools/gpu_session.py run --out $OUT --minutes 8 epoch20k epoch20k_compiled 2>&1 | tee $OUT/log
+                         python3 tools/gpu_session.py run --out $OUT --minutes 7 epoch20k epoch20k_compiled 2>&1 | tee $OUT/log
 
 (2026-11-27, H200: the machine's start and a first call about 40 s, then env 19 s, infer 162 s, recipe 222 s;
 `epoch20k` alone took 89 s after a 27 s `colornb prepare`.) The plan above is issue 15's (its second call about 6
