@@ -78,9 +78,8 @@ def train_fastai(stage:str, # 'pretrain' (L1) or 'gan'
             if self.iter in (warmup - 1, warmup + steps - 1): _sync(dev) # only the window's two ends wait for the GPU
             ends[self.iter] = time.perf_counter()
             if prof: prof.step()
-    D = PatchDiscriminator() if stage == 'gan' else None
     if stage == 'pretrain': learn = pretrain_learner(dls, G=G)
-    else: learn = gan_learner(dls, generator=G, D=D)
+    else: learn = gan_learner(dls, generator=G, D=PatchDiscriminator())
     if compile:
         from torch._dynamo.utils import counters
         counters.clear(); compile_networks(learn) # counted per measurement below

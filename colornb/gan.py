@@ -90,8 +90,8 @@ def setup_precision(self:ConditionalGAN, dev:torch.device):
 
 # %% ../nbs/10_gan.ipynb #3d8b9e77
 def lab_pair(L:torch.Tensor, # normalised lightness (B,1,H,W)
-         ab:torch.Tensor # colours (B,2,H,W), real or generated
-        )->torch.Tensor: # (B,3,H,W), a plain tensor
+             ab:torch.Tensor # colours (B,2,H,W), real or generated
+            )->torch.Tensor: # (B,3,H,W), a plain tensor
     "What D sees: L and ab concatenated, as a plain `torch.Tensor` (not fastai's `TensorBase`)."
     return torch.cat([L, ab], 1).as_subclass(torch.Tensor)
 

@@ -188,7 +188,8 @@ def compile_in_place(module:nn.Module, # a network, or a part of one
                      **kwargs # more `torch.compile` arguments, e.g. backend='eager' to trace without generating code
                     )->nn.Module: # `module`, compiled
     "`module.compile(**kwargs)`, keeping `RECOMPILE_LIMIT` compiled variants of its code (on any torch ≥ 2.3)."
-    if 'recompile_limit' in inspect.signature(torch.compile).parameters: kwargs.setdefault('recompile_limit', RECOMPILE_LIMIT)
+    if 'recompile_limit' in inspect.signature(torch.compile).parameters:
+        kwargs.setdefault('recompile_limit', RECOMPILE_LIMIT)
     else: dynamo_config.cache_size_limit = max(dynamo_config.cache_size_limit, RECOMPILE_LIMIT) # older torch: one global
     module.compile(**kwargs)
     return module

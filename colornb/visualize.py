@@ -41,10 +41,10 @@ def _wrapped(text:str, font:ImageFont.FreeTypeFont, width:float)->list:
     return lines or ['']
 
 def labeled_grid(rows:list, # rows of PIL images, each row as long as `labels`
-                  labels:list, # one label per column
-                  height:int=128, # height of every image
-                  title:str=None # a line above the labels (wrapped to the sheet), if given
-                 )->Image.Image:
+                 labels:list, # one label per column
+                 height:int=128, # height of every image
+                 title:str=None # a line above the labels (wrapped to the sheet), if given
+                )->Image.Image:
     "The images in a grid, each scaled to `height`, under a title and a header of column labels (wrapped to fit)."
     widths = [max(round(r[i].width * height / r[i].height) for r in rows) for i in range(len(labels))]
     font = _label_font()
