@@ -1,7 +1,8 @@
 """Section 5, GPU training: images/s of both stages at 256 px, batch 16 and 64, in fp32, bf16 and fp16 mixed precision,
 with and without channels-last, bf16 compiled as `colornb train --compile` does (`compile_networks`: the U-Net's
 encoder and decoder blocks, and D; the warm-up batches include the compilation), and bf16 with G's odd channel counts
-padded to multiples of 8 (`bench_train.pad_channels`, an experiment), each against fp32 at the same batch size.
+padded to multiples of 8 (`bench_train.pad_channels`, an experiment), each against fp32 at the same batch size;
+all with cuDNN's autotuner, as `colornb train` has it (added after the 2026-11-26 figures), and bf16 without it.
 Reported, no target.
 """
 from typing import NamedTuple
@@ -16,15 +17,18 @@ class Config(NamedTuple):
     channels_last:bool=False
     compile:bool=False
     pad:bool=False # G's odd channel counts padded to multiples of 8 (`bench_train.pad_channels`)
+    autotune:bool=True # cuDNN's autotuner (`CudnnAutotune`), as `colornb train` has it on a GPU
     def name(self)->str:
         return self.precision + ''.join(f' {n}' for n, on in (('channels-last', self.channels_last),
-                                        ('torch.compile', self.compile), ('channels padded', self.pad)) if on)
+                                        ('torch.compile', self.compile), ('channels padded', self.pad),
+                                        ('without the autotuner', not self.autotune)) if on)
 
 def gpu_configs(quick:bool)->list:
     "The `Config`s to measure, fp32 eager without channels-last first: the baseline."
     if quick: return [Config(), Config('bf16', channels_last=True), Config('bf16', pad=True)]
     return [Config(p, cl) for p in ('fp32', 'bf16', 'fp16') for cl in (False, True)] + [
-        Config('bf16', compile=True), Config('bf16', pad=True), Config('bf16', channels_last=True, pad=True)]
+        Config('bf16', autotune=False), Config('bf16', compile=True), Config('bf16', pad=True),
+        Config('bf16', channels_last=True, pad=True)]
 
 def bench_gpu(data:str, # a folder of at least max(batch_sizes) * (warmup + steps) + 1 photos
               size:int=256, batch_sizes=(16, 64), warmup:int=3, steps:int=10, quick:bool=False,

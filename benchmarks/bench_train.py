@@ -53,6 +53,7 @@ def train_fastai(stage:str, # 'pretrain' (L1) or 'gan'
                  device:str='auto', precision:str='fp32', channels_last:bool=False,
                  compile:bool=False, # `torch.compile` G's parts that it can trace and D (colornb's `compile_networks`)
                  pad:bool=False, # `pad_channels` of G: its full-size ResBlock's 97 channels computed as 104
+                 autotune:bool=True, # cuDNN's autotuner on a GPU, as `colornb train` has it (`CudnnAutotune`)
                  profile:int=0 # also profile the timed batches: the table of this many top operations, as 'profile'
                 )->dict: # 's_per_batch' over the timed batches, 'gpu_peak_mb'
     "Time per batch of colornb's Learner (its callbacks, progress bar and recorder included; data and validation not)."
@@ -84,7 +85,7 @@ def train_fastai(stage:str, # 'pretrain' (L1) or 'gan'
         from torch._dynamo.utils import counters
         counters.clear(); compile_networks(learn) # counted per measurement below
     learn.add_cb(Clock())
-    set_precision(learn, precision, channels_last)
+    set_precision(learn, precision, channels_last, autotune)
     fewer_host_reads(learn, 50 if dev.type == 'cuda' else 1) # as `colornb train` does (`loss_every`)
     if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats()
     prof = _profiler(dev, warmup, steps) if profile else None
@@ -176,6 +177,7 @@ def train_plain(stage:str, data:str, size:int=256, bs:int=16, warmup:int=1, step
     L, ab = L.as_subclass(torch.Tensor), ab.as_subclass(torch.Tensor)
     torch.manual_seed(0)
     G = build_generator('resnet18', size=size, pretrained=False).to(dev).train()
+    torch.backends.cudnn.benchmark = dev.type == 'cuda' # the autotuner, as colornb's learners have it on a GPU
     step = _plain_pretrain_step(G, L, ab) if stage == 'pretrain' else _plain_gan_step(G, L, ab, dev)
     if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats()
     ends, losses = {}, []

@@ -7,7 +7,7 @@ __all__ = ['DEVICES', 'PRECISIONS', 'adam', 'read_losses', 'BatchLosses', 'NonFi
            'watch_loss', 'note_checkpoint', 'TrainingInterrupted', 'save_on_interrupt', 'EpochCheckpoint',
            'SkipDoneEpochs', 'EpochLog', 'TrainingMeanColor', 'plain_progress', 'DeviceSmoothLoss', 'QuietProgress',
            'RecorderLossesToHost', 'fewer_host_reads', 'resolve_device', 'default_precision', 'DeviceMixedPrecision',
-           'set_precision', 'is_main_process', 'use_local_gpu', 'end_distributed', 'distributed_ctx']
+           'CudnnAutotune', 'set_precision', 'is_main_process', 'use_local_gpu', 'end_distributed', 'distributed_ctx']
 
 # %% ../nbs/08_training.ipynb #fcaaed83
 import math, os, sys, time
@@ -330,18 +330,28 @@ class DeviceMixedPrecision(MixedPrecision):
         self.autocast = torch.autocast(self.device_type, dtype=self.dtype)
         self.learn.scaler = torch.amp.GradScaler(self.device_type, enabled=self.dtype == torch.float16)
 
+# %% ../nbs/08_training.ipynb #f15b3e73
+class CudnnAutotune(Callback):
+    "While fitting on a GPU, let cuDNN time its convolution algorithms on each new batch shape and keep the fastest."
+    def before_fit(self):
+        self.was = torch.backends.cudnn.benchmark
+        if torch.device(self.dls.device or 'cpu').type == 'cuda': torch.backends.cudnn.benchmark = True
+    def after_fit(self): torch.backends.cudnn.benchmark = self.was # what the process had before the fit
+
 # %% ../nbs/08_training.ipynb #6cae68d6
 def set_precision(learn:Learner, # a colornb learner
                   precision:str='auto', # 'auto' (`default_precision`), 'fp32', 'bf16' or 'fp16'
-                  channels_last:bool=False # channels-last memory format (measured slower on an H200: off unless asked)
+                  channels_last:bool=False, # channels-last memory format (measured slower on an H200: off unless asked)
+                  autotune:bool=True # cuDNN's autotuner while fitting on a GPU (`CudnnAutotune`); nothing on a CPU
                  )->Learner:
-    "Make `learn` train in `precision` and, if asked, in channels-last memory format."
+    "Make `learn` train in `precision`, with cuDNN's autotuner on a GPU and, if asked, in channels-last memory format."
     device = torch.device(learn.dls.device or 'cpu')
     if precision == 'auto': precision = default_precision(device)
     if precision not in PRECISIONS:
         raise ValueError(f"Unknown precision {precision!r}: choose one of auto, {', '.join(PRECISIONS)}")
     if precision != 'fp32': learn.add_cb(DeviceMixedPrecision(precision))
     if channels_last: learn.add_cb(ChannelsLast())
+    if autotune: learn.add_cb(CudnnAutotune())
     return learn
 
 # %% ../nbs/08_training.ipynb #8ccae86f

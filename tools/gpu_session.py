@@ -40,8 +40,9 @@ and writes what it measured to $OUT/gpu_session.json (with its log and a few ima
 - `epoch20k_compiled`: the same with `colornb train --compile` (G's traceable parts and D), two epochs of each stage
   from the same prepared file, the second timed (the compiler's time is in the first).
 - `steps`: what is new in the training step, alone, shorter than `bench`: section 3 on the GPU (fastai against a plain
-  loop, both with PyTorch's Adam now) and section 5 at batch 64 in fp32, bf16, bf16 compiled (`compile_networks`), and
-  bf16 with G's 97-channel convolutions padded to 104 (`bench_train.pad_channels`), also in channels-last; and bf16
+  loop, both with PyTorch's Adam now) and section 5 at batch 64 in fp32, bf16, bf16 without cuDNN's autotuner (the
+  others have it, as `colornb train` now does), bf16 compiled (`compile_networks`), bf16 with G's 97-channel
+  convolutions padded to 104 (`bench_train.pad_channels`), bf16 channels-last with and without the padding; and bf16
   at batch 128.
 - `profile`: torch.profiler over 5 training batches of each stage through colornb's Learner (resnet18, 256 px, bf16,
   batch 64), the top 30 operations by GPU time into gpu_session.json and the log: where a step's time goes (issue 15).
@@ -234,8 +235,8 @@ def step_profile(s:Session, bs:int):
 
 def step_steps(s:Session):
     """What is new in the training step since 2026-11-26, alone: section 3 (fastai against a plain loop, both with
-    PyTorch's Adam), section 5 at batch 64: fp32, bf16, bf16 compiled, bf16 with padded channels, and bf16 at batch
-    128 (issue 15)."""
+    PyTorch's Adam), section 5 at batch 64: fp32, bf16, bf16 without cuDNN's autotuner, bf16 compiled, bf16 with
+    padded channels, bf16 channels-last with and without them; and bf16 at batch 128 (issue 15)."""
     from harness import photo_folder, print_table
     from bench_train import bench_train
     from bench_gpu import bench_gpu, Config
@@ -245,8 +246,9 @@ def step_steps(s:Session):
     if not s.dry:
         big = photo_folder(s.work/'steps64', 64 * (warmup + steps) + 1, size + 32)
         rows += bench_gpu(str(big), size=size, batch_sizes=(64,), warmup=warmup, steps=steps,
-                          configs=[Config(), Config('bf16'), Config('bf16', compile=True), Config('bf16', pad=True),
-                                   Config('bf16', channels_last=True, pad=True)])
+                          configs=[Config(), Config('bf16'), Config('bf16', autotune=False),
+                                   Config('bf16', compile=True), Config('bf16', pad=True),
+                                   Config('bf16', channels_last=True), Config('bf16', channels_last=True, pad=True)])
         big = photo_folder(s.work/'steps128', 128 * (warmup + steps) + 1, size + 32) # does a larger batch fill it more?
         rows += bench_gpu(str(big), size=size, batch_sizes=(128,), warmup=warmup, steps=steps, configs=[Config('bf16')])
     print_table('training steps', rows)
