@@ -313,14 +313,18 @@ def step_epoch20k(s:Session, bs:int, compiled:bool=False):
     r['train_s'] = s.cmd('train', '--data', prepared, '--out', out, '--size', size, '--bs', bs, '--pretrain-epochs',
                          epochs, '--gan-epochs', epochs, '--preview-every', 0, '--no-pretrained', *s.train_args,
                          *(['--compile'] if compiled else []))
+    from bench_gpu import gpu_peaks, step_flops, utilization
+    peaks = gpu_peaks(s.device, quick=s.dry)
     for stage in ('pretrain', 'gan'):
         t = _epoch_seconds(out/f'{stage}_log.csv')
+        images_per_s = r['photos'] * 0.9 / t['seconds'][-1]
         r[stage] = dict(epoch_s=t['seconds'][-1], wall_s=t['wall'][-1], first_epoch_s=t['seconds'][0],
-                        images_per_s=round(r['photos'] * 0.9 / t['seconds'][-1], 1),
+                        images_per_s=round(images_per_s, 1),
+                        **utilization(images_per_s, step_flops(stage, size, s.device), peaks),
                         note='epoch_s: the last epoch, training and validation of 10 %; wall_s: also what comes '
                              'before it (the fit\'s start, or the previous epoch\'s files); the stage-end checkpoint '
-                             'is in train_s')
-    r['note'] = 'photos: every shared photo 8 times (prepared once); 90 % train'
+                             'is in train_s; tflops and the shares of the peaks: the step\'s matrix work at that rate')
+    r.update(peaks=peaks, note='photos: every shared photo 8 times (prepared once); 90 % train')
     return r
 
 def step_study(s:Session, epochs:int, bs:int):
