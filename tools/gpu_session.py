@@ -42,8 +42,8 @@ and writes what it measured to $OUT/gpu_session.json (with its log and a few ima
 - `steps`: what is new in the training step, alone, shorter than `bench`: section 3 on the GPU (fastai against a plain
   loop, both with PyTorch's Adam now) and section 5 at batch 64 in fp32, bf16, bf16 without cuDNN's autotuner (the
   others have it, as `colornb train` now does), bf16 compiled (`compile_networks`), bf16 with G's 97-channel
-  convolutions padded to 104 (`bench_train.pad_channels`), bf16 channels-last with and without the padding; and bf16
-  at batch 128.
+  convolutions padded to 104 (`bench_train.pad_channels`), bf16 channels-last with and without the padding, bf16 with
+  the data loaded while the clock runs; and bf16 at batch 128. Each row with its TFLOP/s, MFU and COCO epoch.
 - `profile`: torch.profiler over 5 training batches of each stage through colornb's Learner (resnet18, 256 px, bf16,
   batch 64), the top 30 operations by GPU time into gpu_session.json and the log: where a step's time goes (issue 15).
 - `study`: `run_study` (20_study) at 256 px: L1 only, GAN only, pretrain + GAN, each with Lite0 random and ImageNet,
@@ -236,7 +236,8 @@ def step_profile(s:Session, bs:int):
 def step_steps(s:Session):
     """What is new in the training step since 2026-11-26, alone: section 3 (fastai against a plain loop, both with
     PyTorch's Adam), section 5 at batch 64: fp32, bf16, bf16 without cuDNN's autotuner, bf16 compiled, bf16 with
-    padded channels, bf16 channels-last with and without them; and bf16 at batch 128 (issue 15)."""
+    padded channels, bf16 channels-last with and without them, bf16 with the data loaded; and bf16 at batch 128 (issue
+    15)."""
     from harness import photo_folder, print_table
     from bench_train import bench_train
     from bench_gpu import bench_gpu, Config
@@ -248,7 +249,8 @@ def step_steps(s:Session):
         rows += bench_gpu(str(big), size=size, batch_sizes=(64,), warmup=warmup, steps=steps,
                           configs=[Config(), Config('bf16'), Config('bf16', autotune=False),
                                    Config('bf16', compile=True), Config('bf16', pad=True),
-                                   Config('bf16', channels_last=True), Config('bf16', channels_last=True, pad=True)])
+                                   Config('bf16', channels_last=True), Config('bf16', channels_last=True, pad=True),
+                                   Config('bf16', data_included=True)])
         big = photo_folder(s.work/'steps128', 128 * (warmup + steps) + 1, size + 32) # does a larger batch fill it more?
         rows += bench_gpu(str(big), size=size, batch_sizes=(128,), warmup=warmup, steps=steps, configs=[Config('bf16')])
     print_table('training steps', rows)
