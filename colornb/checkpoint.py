@@ -8,7 +8,7 @@ __all__ = ['GENERATOR_FORMAT', 'MODEL_FORMAT', 'NO_GENERATOR', 'plain', 'deferre
            'load_training_state', 'colornb_home', 'default_generator', 'generator_file']
 
 # %% ../nbs/05_checkpoint.ipynb #8b9ccb75
-import os, signal, threading
+import os, pickle, signal, threading
 from contextlib import contextmanager
 from pathlib import Path
 import torch
@@ -47,6 +47,9 @@ def save_pt(obj:dict, # tensors, numbers, strings, lists and dicts
     return Path(path)
 
 # %% ../nbs/05_checkpoint.ipynb #996b5385
+def _unreadable(path:Path, e:Exception)->str:
+    return f"Cannot load checkpoint {path}: not a readable colornb .pt file ({error_line(e)})"
+
 def load_pt(path:Path # a file written by `save_pt`
            )->dict:
     "Load a colornb `.pt` safely (`weights_only=True`), with a one-line error naming the file and the cause."
@@ -54,8 +57,12 @@ def load_pt(path:Path # a file written by `save_pt`
     if not path.exists(): raise FileNotFoundError(f"Checkpoint {path} does not exist")
     if path.is_dir(): raise IsADirectoryError(f"Checkpoint {path} is a folder, not a .pt file")
     try: obj = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e:
-        raise ValueError(f"Cannot load checkpoint {path}: not a readable colornb .pt file ({error_line(e)})") from None
+    except pickle.UnpicklingError as e:
+        if 'Weights only load failed' not in str(e): raise ValueError(_unreadable(path, e)) from None
+        # torch's own message goes on to say how to load it unsafely: not advice colornb passes on
+        raise ValueError(f"Cannot load checkpoint {path}: not a readable colornb .pt file (it holds Python objects "
+                         "other than tensors, numbers and text, which colornb does not unpickle)") from None
+    except Exception as e: raise ValueError(_unreadable(path, e)) from None
     if not isinstance(obj, dict) or 'format' not in obj:
         raise ValueError(f"Checkpoint {path} is not a colornb checkpoint (no 'format' entry)")
     return obj

@@ -196,7 +196,8 @@ def prepare_photos(source, # photos: a folder (recursive), a list of files, or '
                    size:int=256, # the training size the photos are prepared for
                    holdout:float=0., # leave out the fixed held-out share of the photos (`split_holdout`)
                    n_images:int=None, # a seeded subset of this many photos (default: all; 10,000 for 'coco')
-                   seed:int=42 # seed of the subset
+                   seed:int=42, # seed of the subset
+                   progress:bool=True # show a progress bar
                   )->Path: # `out`
     "Decode, scale and centre-crop the photos once into a uint8 array file that training reads without decoding."
     out = Path(out)
@@ -206,7 +207,8 @@ def prepare_photos(source, # photos: a folder (recursive), a list of files, or '
     side = round(size * PREPARED_SCALE)
     with atomic_path(out) as tmp:
         arr = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=(len(files), side, side, 3))
-        for i in progress_bar(range(0, len(files), 64), leave=False):
+        starts = range(0, len(files), 64)
+        for i in progress_bar(starts, leave=False) if progress else starts:
             arr[i:i + 64] = np.stack(parallel(_square, files[i:i + 64], side=side, threadpool=True,
                                               n_workers=defaults.cpus, progress=False))
         arr.flush(); del arr

@@ -79,6 +79,8 @@ def _check_export(checkpoint:Path, out:Path, size:int, dynamic:bool, opset:int):
     "One-line errors for an export that must not start."
     if out.resolve() == checkpoint.resolve():
         raise ValueError(f"Will not write the ONNX model over its checkpoint {checkpoint}: choose another output file")
+    if out.suffix.lower() != '.onnx': # a slip of the keyboard must not replace another checkpoint or photo
+        raise ValueError(f"Will not write the ONNX model to {out}: its name must end in .onnx")
     if not dynamic and (size < 32 or size % 32):
         raise ValueError(f"Cannot export {checkpoint} at size {size}: the side must be a multiple of 32, as colorize's "
                          "render sizes are (or export with dynamic height and width)")

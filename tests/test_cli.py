@@ -107,6 +107,7 @@ def test_colorize_a_mixed_folder_with_the_last_trained_generator(trained, tmp_pa
     assert any('truncated.png' in l for l in errors)
     assert 'Colorized 2 of 4 images' in r.stderr
     assert 'Traceback' not in r.stderr
+    assert sorted(r.stdout.splitlines()) == [str(tmp_path/'out'/n) for n in ('also good.png', 'good.png')] # no progress bar in it
 
 def test_usage_errors_exit_2(tmp_path, capsys):
     assert colornb('colorize', tmp_path).returncode == 2                  # no --out: the command, as a process
@@ -115,6 +116,20 @@ def test_usage_errors_exit_2(tmp_path, capsys):
         with pytest.raises(SystemExit) as e: main(args)
         assert e.value.code == 2, args
         assert 'usage: colornb' in capsys.readouterr().err
+    photo = ['colorize', 'x.jpg', '--out', str(tmp_path)]
+    for args, msg in [(photo + ['--bs', '-1'], 'argument --bs: must be 1 or more, not -1'),
+                      (photo + ['--size', '100000'], 'argument --size: must be from 32 to 2048, not 100000'),
+                      (photo + ['--workers', '-1'], 'argument --workers: must be 0 or more, not -1'),
+                      (photo + ['--smooth', '1'], 'argument --smooth: must be from 0 up to but not including 1, not 1'),
+                      (['train', '--data', 'd', '--size', '0'], 'argument --size: must be from 32 to 2048, not 0'),
+                      (['train', '--data', 'd', '--gan-epochs', '-1'], 'argument --gan-epochs: must be 0 or more'),
+                      (['prepare', '--data', 'd', '--out', 'p.npy', '--n-images', '-3'], 'argument --n-images: must be 1'),
+                      (['app', '--port', '99999'], 'argument --port: must be from 1 to 65535, not 99999')]:
+        with pytest.raises(SystemExit) as e: main(args)
+        assert e.value.code == 2, args
+        assert msg in capsys.readouterr().err, args
+    assert main(['train', '--data', 'd', '--pretrain-epochs', '0', '--gan-epochs', '0']) == 1 # nothing written
+    assert capsys.readouterr().err == 'colornb train: error: Nothing to train: --pretrain-epochs and --gan-epochs are both 0\n'
 
 def test_demo_writes_its_results_and_says_where(tmp_path):
     r = colornb('demo', '--out', tmp_path/'demo', '--size', '48', '--pretrain-epochs', '1', '--gan-epochs', '1')
