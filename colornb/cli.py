@@ -111,6 +111,8 @@ def _add_train(sub):
                    help='output folder (default: $COLORNB_HOME/train, ~/.colornb/train)')
     p.add_argument('--resume', type=Path, default=None, metavar='PT',
                    help='continue from a model.pt written by an earlier run')
+    p.add_argument('--overwrite', action='store_true',
+                   help='replace the checkpoints of an earlier run in --out (without it, such a folder is refused)')
     p.add_argument('--num-workers', type=ARG_TYPES['num_workers'], default=None,
                    help="DataLoader worker processes (default: fastai's, one per CPU)")
     p.set_defaults(func=_train)
@@ -122,7 +124,7 @@ def _train(args):
     settings = TrainSettings(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainSettings)})
     dls_kwargs = {} if args.num_workers is None else dict(num_workers=args.num_workers)
     files = train_colorizer(args.data, out=out, settings=settings, resume=args.resume, show=False,
-                            dls_kwargs=dls_kwargs)
+                            dls_kwargs=dls_kwargs, overwrite=args.overwrite)
     end_distributed()
     if not is_main_process(): return # under torchrun / accelerate launch, rank 0 reports
     print(f"Training finished. Results in {Path(out).resolve()}:")

@@ -75,7 +75,7 @@ def run_demo(out=None, # output folder (default: $COLORNB_HOME/demo, ~/.colornb/
     photos = sorted(p for p in SAMPLES_PATH.glob('*.jpg') if p.name not in DEMO_HELD_OUT)
     files = train_colorizer(photos, out=out/'train', size=size, bs=8, pretrain_epochs=pretrain_epochs,
                             gan_epochs=gan_epochs, pretrained=False, preview_every=0, show=show,
-                            dls_kwargs=dict(num_workers=0))
+                            dls_kwargs=dict(num_workers=0), overwrite=True) # the demo's own folder: rerun, replaced
     held_out = [SAMPLES_PATH/n for n in DEMO_HELD_OUT]
     written, failed = colorize_files(held_out, load_generator(files['generator']), out/'colorized', size=render_size,
                                      progress=False)

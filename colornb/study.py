@@ -69,7 +69,7 @@ def train_and_measure(photos, # the photos: a folder, a list of files or 'coco'
     pre = round(epochs * RECIPES[recipe])
     start = time.perf_counter()
     files = train_colorizer(photos, out=out, pretrain_epochs=pre, gan_epochs=epochs - pre, size=size, show=False,
-                            **encoder, **kwargs)
+                            overwrite=True, **encoder, **kwargs) # the study's own folder: a rerun replaces it
     seconds = time.perf_counter() - start
     ev = evaluate_folder(held_out, files['generator'], size=size, progress=False)
     res = dict(recipe=recipe, pretrain_epochs=pre, gan_epochs=epochs - pre, train_seconds=round(seconds, 1),

@@ -130,6 +130,10 @@ def test_usage_errors_exit_2(tmp_path, capsys):
         assert msg in capsys.readouterr().err, args
     assert main(['train', '--data', 'd', '--pretrain-epochs', '0', '--gan-epochs', '0']) == 1 # nothing written
     assert capsys.readouterr().err == 'colornb train: error: Nothing to train: --pretrain-epochs and --gan-epochs are both 0\n'
+    (tmp_path/'run').mkdir(); (tmp_path/'run'/'model.pt').write_bytes(b'an earlier run of hours')
+    assert main(['train', '--data', 'd', '--out', str(tmp_path/'run')]) == 1 # refused before any photo is read
+    assert 'already holds a training run (model.pt): continue it with --resume' in capsys.readouterr().err
+    assert (tmp_path/'run'/'model.pt').read_bytes() == b'an earlier run of hours'
 
 def test_demo_writes_its_results_and_says_where(tmp_path):
     r = colornb('demo', '--out', tmp_path/'demo', '--size', '48', '--pretrain-epochs', '1', '--gan-epochs', '1')
