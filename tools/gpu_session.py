@@ -284,7 +284,7 @@ def step_recipe(s:Session, pretrain_epochs:int, gan_epochs:int, bs:int):
     r = _prepare(s, _photos(s), prepared, size, '--holdout', '0.1')
     t = s.cmd('train', '--data', prepared, '--out', out, '--size', size, '--bs', bs, '--pretrain-epochs',
               pretrain_epochs, '--gan-epochs', gan_epochs, '--preview-every', 0, '--arch', LITE0,
-              '--encoder-weights', lite0_weights(), '--lr-pretrain', LR_PRETRAIN, *s.train_args)
+              '--encoder-weights', lite0_weights(), '--lr-pretrain', LR_PRETRAIN, '--overwrite', *s.train_args)
     epochs = pretrain_epochs + gan_epochs
     r.update(train_s=t, epochs=epochs, images_per_s_end_to_end=r['photos'] * 0.9 * epochs / t,
              note='train_s: the whole `colornb train` process (imports, data, validation, checkpoints); '
@@ -313,7 +313,8 @@ def step_epoch20k(s:Session, bs:int, compiled:bool=False):
     r = _prepare(s, folder, prepared, size) if not prepared.exists() else dict(photos=_prepared_count(prepared))
     epochs = 2 if compiled else 1
     r['train_s'] = s.cmd('train', '--data', prepared, '--out', out, '--size', size, '--bs', bs, '--pretrain-epochs',
-                         epochs, '--gan-epochs', epochs, '--preview-every', 0, '--no-pretrained', *s.train_args,
+                         epochs, '--gan-epochs', epochs, '--preview-every', 0, '--no-pretrained', '--overwrite',
+                         *s.train_args,
                          *(['--compile'] if compiled else []))
     from bench_gpu import gpu_peaks, step_flops, utilization
     peaks = gpu_peaks(s.device, quick=s.dry)
