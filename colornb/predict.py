@@ -159,6 +159,8 @@ def _output_name(src:Path, out:Path, taken:set, suffix:str='.png')->Path:
 # %% ../nbs/12_predict.ipynb #55318cfd
 def _open_small(f:Path, size:int)->tuple:
     "(the photo `f`, its normalised L at the generator's size): the decoding of one file, a task for a thread."
+    if Path(f).is_dir(): # `expand_inputs` keeps a folder only when it holds no image
+        raise ImageError(f"Cannot read {f}: a folder with no image files in it (videos are colorized when named)")
     img = open_image(f)
     with torch.inference_mode(): return img, _small_L(img, size) # inference mode is per thread
 
