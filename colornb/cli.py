@@ -259,11 +259,9 @@ def _add_evaluate(sub):
 
 def _evaluate(args):
     ckpt, out = generator_file(args.checkpoint), args.out or colornb_home()/'evaluate'
-    with warnings.catch_warnings(): # skipped photos and notes: one line each
-        warnings.showwarning = lambda message, *a, **k: print(f"colornb evaluate: {message}", file=sys.stderr)
-        res = evaluate_folder(args.data, ckpt, size=args.size, out=out, train_data=args.train_data, holdout=args.holdout,
-                              max_side=args.max_side or None, rank_by=args.rank_by, n_show=args.n_show,
-                              device=args.device, progress=sys.stdout.isatty())
+    res = evaluate_folder(args.data, ckpt, size=args.size, out=out, train_data=args.train_data, holdout=args.holdout,
+                          max_side=args.max_side or None, rank_by=args.rank_by, n_show=args.n_show,
+                          device=args.device, progress=sys.stdout.isatty())
     a, b = res['mean_ab']
     held_out = f" (the held-out {args.holdout:.0%})" if args.holdout else ''
     print(f"{res['n_photos']} photos from {args.data}{held_out}, colorized at size {args.size} by {ckpt}"
@@ -319,7 +317,10 @@ def main(argv:list=None # arguments (default: `sys.argv[1:]`)
     args = parser().parse_args(argv)
     # raised by fastai's import
     warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
-    try: return args.func(args) or 0
+    try:
+        with warnings.catch_warnings(): # a warning (a skipped photo, a note) is one line, not Python's two with the source
+            warnings.showwarning = lambda message, *a, **k: print(f"colornb {args.command}: {message}", file=sys.stderr)
+            return args.func(args) or 0
     except KeyboardInterrupt as e:
         print(f"colornb {args.command}: {e or 'interrupted'}", file=sys.stderr); return 130
     except USER_ERRORS as e:
