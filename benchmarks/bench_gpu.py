@@ -40,7 +40,7 @@ def gpu_configs(quick:bool)->list:
 COCO_TRAIN_PHOTOS = 118_287
 # dense (no sparsity) bf16 tensor-core TFLOP/s from NVIDIA's datasheets; the first name found in the GPU's name counts
 BF16_PEAK_TFLOPS = (('H100 PCIe', 756), ('H100 NVL', 835), ('H200 NVL', 835), ('H100', 989), ('H200', 989),
-                    ('A100', 312), ('L4', 121))
+                    ('A100', 312), ('L40S', 362), ('L40', 181), ('L4', 121)) # L40S and L40 before L4, their prefix
 
 def datasheet_bf16_tflops(gpu:str # a GPU's name, as `torch.cuda.get_device_name` gives it
                          )->float:

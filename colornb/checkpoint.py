@@ -8,7 +8,7 @@ __all__ = ['GENERATOR_FORMAT', 'MODEL_FORMAT', 'NO_GENERATOR', 'plain', 'deferre
            'load_training_state', 'colornb_home', 'default_generator', 'generator_file']
 
 # %% ../nbs/05_checkpoint.ipynb #8b9ccb75
-import os, pickle, signal, threading
+import os, re, signal, threading
 from contextlib import contextmanager
 from pathlib import Path
 import torch
@@ -47,8 +47,18 @@ def save_pt(obj:dict, # tensors, numbers, strings, lists and dicts
     return Path(path)
 
 # %% ../nbs/05_checkpoint.ipynb #996b5385
+def _weights_only_cause(message:str)->str:
+    "What torch's 'Weights only load failed' says is wrong with a file, without its advice to load it unsafely."
+    if m := re.search(r'GLOBAL (\S+)', message):
+        return f"it holds Python objects ({m[1]}) other than tensors, numbers and text, which colornb does not unpickle"
+    detail = [l.strip() for l in message.partition('WeightsUnpickler error:')[2].splitlines() if l.strip()]
+    return f"not a PyTorch file{f' ({detail[0]})' if detail else ''}"
+
 def _unreadable(path:Path, e:Exception)->str:
-    return f"Cannot load checkpoint {path}: not a readable colornb .pt file ({error_line(e)})"
+    "The one-line error for a `path` that `torch.load` cannot read."
+    msg = str(e)
+    cause = _weights_only_cause(msg) if msg.startswith('Weights only load failed') else error_line(e)
+    return f"Cannot load checkpoint {path}: not a readable colornb .pt file ({cause})"
 
 def load_pt(path:Path # a file written by `save_pt`
            )->dict:
@@ -57,11 +67,6 @@ def load_pt(path:Path # a file written by `save_pt`
     if not path.exists(): raise FileNotFoundError(f"Checkpoint {path} does not exist")
     if path.is_dir(): raise IsADirectoryError(f"Checkpoint {path} is a folder, not a .pt file")
     try: obj = torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as e:
-        if 'Weights only load failed' not in str(e): raise ValueError(_unreadable(path, e)) from None
-        # torch's own message goes on to say how to load it unsafely: not advice colornb passes on
-        raise ValueError(f"Cannot load checkpoint {path}: not a readable colornb .pt file (it holds Python objects "
-                         "other than tensors, numbers and text, which colornb does not unpickle)") from None
     except Exception as e: raise ValueError(_unreadable(path, e)) from None
     if not isinstance(obj, dict) or 'format' not in obj:
         raise ValueError(f"Checkpoint {path} is not a colornb checkpoint (no 'format' entry)")

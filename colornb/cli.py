@@ -63,8 +63,8 @@ class InRange:
     def __call__(self, text:str):
         try: x = self.kind(text)
         except ValueError: raise argparse.ArgumentTypeError(f"invalid {self.kind.__name__} value: {text!r}") from None
-        if ((self.low is not None and x < self.low) or
-            (self.high is not None and (x >= self.high if self.below else x > self.high))):
+        if ((self.low is not None and not x >= self.low) or # `not >=`: NaN is out of every range
+            (self.high is not None and not (x < self.high if self.below else x <= self.high))):
             raise argparse.ArgumentTypeError(f"must be {self.allowed()}, not {text}")
         return x
     def allowed(self)->str:

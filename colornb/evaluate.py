@@ -19,7 +19,7 @@ from .lab import rgb_to_lab, lab_to_rgb, LAB_NORM
 from .images import open_image, ImageError, image_tensor, writable_folder, atomic_file, write_text, write_json
 from .data import find_photos, photo_status, mean_color
 from .checkpoint import generator_module
-from .metrics import image_metrics, SetMetrics, skip_reason, SSIM_MIN_SIDE
+from .metrics import image_metrics, SetMetrics, skip_reason, MIN_SIDE
 from .predict import colorize, generator_on
 from .visualize import to_pil
 
@@ -72,9 +72,9 @@ def _reference(f, max_side:int)->Image.Image:
     im = open_image(f)
     scaled = bool(max_side) and max(im.size) > max_side
     if scaled: im.thumbnail((max_side, max_side), Image.LANCZOS)
-    if min(im.size) < SSIM_MIN_SIDE: # a 1×1 icon, or a thin strip (a panorama scaled to `max_side`)
+    if min(im.size) < MIN_SIDE: # an icon, or a thin strip (a panorama scaled to `max_side`)
         raise ImageError(f"{im.width}×{im.height} pixels{f' once scaled to at most {max_side}' if scaled else ''} is "
-                         f"too small to measure: SSIM needs at least {SSIM_MIN_SIDE}×{SSIM_MIN_SIDE}")
+                         f"too small to measure: the metrics need at least {MIN_SIDE}×{MIN_SIDE}")
     return im
 
 def _outputs(im:Image.Image, G, size:int, mean_ab:Tensor)->tuple:

@@ -40,11 +40,11 @@ def test_nan_loss_stops_with_the_step_and_no_checkpoint(trained, tmp_path):
     assert not list(tmp_path.glob('*.pt'))
 
 def test_bad_input_is_one_line(tmp_path):
-    r = colornb('train', '--data', tmp_path/'missing', *TINY)
+    r = colornb('train', '--data', tmp_path/'missing', *TINY, home=tmp_path/'home') # not the user's ~/.colornb
     assert r.returncode == 1
     assert r.stderr.strip().splitlines()[-1] == f"colornb train: error: Image source {tmp_path/'missing'} does not exist"
     (tmp_path/'not_a_model.pt').write_bytes(b'garbage')
-    r = colornb('train', '--data', tmp_path, '--resume', tmp_path/'not_a_model.pt', *TINY)
+    r = colornb('train', '--data', tmp_path, '--resume', tmp_path/'not_a_model.pt', *TINY, home=tmp_path/'home')
     assert r.returncode == 1
     assert 'not_a_model.pt' in r.stderr
     assert 'Traceback' not in r.stderr
