@@ -217,8 +217,13 @@ def _start(resume, settings:TrainSettings, overrides:dict)->tuple:
     "The run's settings and the training state to resume from (or None)."
     state = load_training_state(resume) if resume else None
     s = replace(settings or TrainSettings(), **overrides)
-    if state: s = replace(s, arch=state['meta']['arch'], size=state['meta']['size'])
-    return s, state
+    if not state: return s, state
+    kept = {k: state['meta'][k] for k in ('arch', 'size')}
+    # a value other than the default and the checkpoint's was asked for (the command line always passes the defaults)
+    asked = [f'{k} {getattr(s, k)}' for k, v in kept.items() if getattr(s, k) not in (v, getattr(TrainSettings, k))]
+    if asked: warnings.warn(f"{resume} is a {kept['arch']} generator trained at {kept['size']} px, and a resumed run "
+                            f"keeps both: {' and '.join(asked)} ignored")
+    return replace(s, **kept), state
 
 def train_colorizer(data='coco', # 'coco', a folder of color photos, or a list of files
                     out='runs/colornb', # folder for checkpoints, previews and plots
