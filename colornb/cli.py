@@ -77,7 +77,7 @@ SIZE = InRange(int, 32, 2048) # pixels: the U-Net needs 32; beyond 2048 colour g
 ARG_TYPES = dict(device=device_arg, size=SIZE, render_size=SIZE, bs=InRange(int, 1), n_images=InRange(int, 1),
                  n_preview=InRange(int, 1), loss_every=InRange(int, 1), max_upload_mb=InRange(int, 1),
                  pretrain_epochs=InRange(int, 0), gan_epochs=InRange(int, 0), preview_every=InRange(int, 0),
-                 workers=InRange(int, 0), num_workers=InRange(int, 0), n_show=InRange(int, 0),
+                 workers=InRange(int, 0), num_workers=InRange(int, 0), n_show=InRange(int, 1),
                  max_side=InRange(int, 0), port=InRange(int, 1, 65535), save_every=InRange(float, 0),
                  holdout=InRange(float, 0, 1, below=True), smooth=InRange(float, 0, 1, below=True),
                  cut=InRange(float, 0))
@@ -105,7 +105,8 @@ def _add_train(sub):
                                    'conditional-GAN training, writing generator_pretrained.pt, model.pt, generator.pt, '
                                    'samples/*.png and losses.png into --out.')
     p.add_argument('--data', required=True,
-                   help="folder of color photos (searched recursively), or 'coco' for the COCO sample")
+                   help="folder of color photos (searched recursively), a .npy made by `colornb prepare`, or 'coco' "
+                        "for the COCO sample")
     add_options(p, TrainSettings, choices=TRAIN_CHOICES)
     p.add_argument('--out', type=Path, default=None,
                    help='output folder (default: $COLORNB_HOME/train, ~/.colornb/train)')
@@ -179,7 +180,9 @@ def _add_colorize(sub):
 def _colorize(args):
     videos = [p for p in args.inputs if p.suffix.lower() in VIDEO_SUFFIXES]
     photos = [p for p in args.inputs if p not in videos]
-    G = open_generator(generator_file(args.checkpoint), args.backend)
+    ckpt = generator_file(args.checkpoint)
+    if args.checkpoint is None: print(f"colornb colorize: with {ckpt}, the newest trained generator", file=sys.stderr)
+    G = open_generator(ckpt, args.backend)
     common = dict(size=args.size, bs=args.bs, precision=args.precision, device=args.device)
     # a bar on terminals only: piped or redirected, stdout is the list of files written
     written, failed = colorize_files(photos, G, args.out, workers=args.workers, progress=sys.stdout.isatty(), **common)

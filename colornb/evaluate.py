@@ -217,7 +217,7 @@ def evaluate_folder(data, # color photos: a folder (searched recursively), a lis
                     generator, # a generator module, or its .pt (or a model.pt)
                     size:int=256, # render size the model colorizes at
                     out:Path=None, # folder for metrics.json, metrics.csv and best_worst.png (None: no files)
-                    train_data=None, # the training photos, for the mean-colour baseline (see above)
+                    train_data=None, # the training photos, for the mean-colour baseline when the checkpoint lacks their colour
                     mean_ab=None, # or that baseline's colour (a, b) itself
                     holdout:float=0., # measure only this fixed held-out share of `data`, which `colornb train --holdout` never trains on (0: all the photos)
                     max_side:int=512, # larger photos are scaled down to this first (None: compare at full size)

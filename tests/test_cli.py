@@ -106,6 +106,7 @@ def test_colorize_a_mixed_folder_with_the_last_trained_generator(trained, tmp_pa
     assert any('broken.jpg' in l for l in errors)
     assert any('truncated.png' in l for l in errors)
     assert 'Colorized 2 of 4 images' in r.stderr
+    assert f"colornb colorize: with {tmp_path/'home'/'train'/'generator.pt'}, the newest trained generator" in r.stderr
     assert 'Traceback' not in r.stderr
     assert sorted(r.stdout.splitlines()) == [str(tmp_path/'out'/n) for n in ('also good.png', 'good.png')] # no progress bar in it
 
