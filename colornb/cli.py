@@ -132,6 +132,8 @@ def _train(args):
     for name, path in files.items():
         if path.exists(): print(f"  {path.name:26} {_describe(name)}")
 
+def _photos(n:int)->str: return f"{n} photo{'s' * (n != 1)}"
+
 def _describe(name:str)->str:
     return dict(pretrained='stage 1 generator (L1 pretraining)',
                 model='main model: G, D, optimizers, history (resume with --resume)',
@@ -155,7 +157,7 @@ def _prepare(args):
     out = prepare_photos(args.data, args.out, size=args.size, holdout=args.holdout, n_images=args.n_images,
                          seed=args.seed, progress=sys.stdout.isatty()) # no bar in what is piped or redirected
     n, side = np.load(out, mmap_mode='r').shape[:2]
-    print(f"Prepared {n} photos of {args.data} as {side}×{side} squares in {out} "
+    print(f"Prepared {_photos(n)} of {args.data} as {side}×{side} squares in {out} "
           f"({out.stat().st_size / 2**20:.0f} MB). Train on them with:\n"
           f"  colornb train --data {out} --size {args.size}")
 
@@ -267,7 +269,7 @@ def _evaluate(args):
                           device=args.device, progress=sys.stdout.isatty())
     a, b = res['mean_ab']
     held_out = f" (the held-out {args.holdout:.0%})" if args.holdout else ''
-    print(f"{res['n_photos']} photos from {args.data}{held_out}, colorized at size {args.size} by {ckpt}"
+    print(f"{_photos(res['n_photos'])} from {args.data}{held_out}, colorized at size {args.size} by {ckpt}"
           + (f"; {len(res['skipped_photos'])} skipped" if res['skipped_photos'] else '') + '\n')
     print(format_table(res['summary'], res['skipped_metrics']))
     print(f"mean-color baseline: (a, b) = ({a:.1f}, {b:.1f}), (source: {res['mean_ab_source']})")
