@@ -57,13 +57,14 @@ def matmul_tflops(device:str='cuda', n:int=8192, repeats:int=5)->float:
     return 10 * 2 * n**3 / best_time(ten, repeats) / 1e12
 
 def step_flops(stage:str, # 'pretrain' (L1) or 'gan' (D's update, then G's through D)
-               size:int=256, device:str='cpu')->float:
+               size:int=256)->float:
     """FLOPs of one training step per image: the convolutions and matrix multiplications of its forward and backward
     passes, which is what MFU counts; by `torch.utils.flop_counter` over one step of the plain loop at batch 2 (at
-    batch 1, BatchNorm cannot train on the 1×1 bottleneck of a small `size`)."""
+    batch 1, BatchNorm cannot train on the 1×1 bottleneck of a small `size`), on the meta device: counted, not
+    computed, the same on any device."""
     from torch.utils.flop_counter import FlopCounterMode
     from colornb.generator import build_generator
-    dev = torch.device(device)
+    dev = torch.device('meta')
     L, ab = torch.randn(2, 1, size, size, device=dev), torch.randn(2, 2, size, size, device=dev)
     G = build_generator('resnet18', size=size, pretrained=False).to(dev).train()
     step = _plain_pretrain_step(G, L, ab) if stage == 'pretrain' else _plain_gan_step(G, L, ab, dev)
@@ -105,7 +106,7 @@ def bench_gpu(data:str, # a folder of at least max(batch_sizes) * (warmup + step
     log('  gpu: the bf16 peaks and the steps\' FLOPs ...')
     peaks, rows = gpu_peaks(device, quick), []
     for stage in ('pretrain', 'gan'):
-        flops = step_flops(stage, size, device)
+        flops = step_flops(stage, size)
         for bs in batch_sizes:
             base = None
             for c in configs or gpu_configs(quick):

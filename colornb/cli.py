@@ -15,6 +15,7 @@ from fastcore.docments import docments
 # fastai's import, on every command
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
 import colornb
+from .images import counted
 from .data import prepare_photos
 from .checkpoint import colornb_home, generator_file
 from .training import is_main_process, end_distributed
@@ -132,8 +133,6 @@ def _train(args):
     for name, path in files.items():
         if path.exists(): print(f"  {path.name:26} {_describe(name)}")
 
-def _photos(n:int)->str: return f"{n} photo{'s' * (n != 1)}"
-
 def _describe(name:str)->str:
     return dict(pretrained='stage 1 generator (L1 pretraining)',
                 model='main model: G, D, optimizers, history (resume with --resume)',
@@ -157,7 +156,7 @@ def _prepare(args):
     out = prepare_photos(args.data, args.out, size=args.size, holdout=args.holdout, n_images=args.n_images,
                          seed=args.seed, progress=sys.stdout.isatty()) # no bar in what is piped or redirected
     n, side = np.load(out, mmap_mode='r').shape[:2]
-    print(f"Prepared {_photos(n)} of {args.data} as {side}×{side} squares in {out} "
+    print(f"Prepared {counted(n, 'photo')} of {args.data} as {side}×{side} squares in {out} "
           f"({out.stat().st_size / 2**20:.0f} MB). Train on them with:\n"
           f"  colornb train --data {out} --size {args.size}")
 
@@ -269,7 +268,7 @@ def _evaluate(args):
                           device=args.device, progress=sys.stdout.isatty())
     a, b = res['mean_ab']
     held_out = f" (the held-out {args.holdout:.0%})" if args.holdout else ''
-    print(f"{_photos(res['n_photos'])} from {args.data}{held_out}, colorized at size {args.size} by {ckpt}"
+    print(f"{counted(res['n_photos'], 'photo')} from {args.data}{held_out}, colorized at size {args.size} by {ckpt}"
           + (f"; {len(res['skipped_photos'])} skipped" if res['skipped_photos'] else '') + '\n')
     print(format_table(res['summary'], res['skipped_metrics']))
     print(f"mean-color baseline: (a, b) = ({a:.1f}, {b:.1f}), (source: {res['mean_ab_source']})")

@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 import torch.nn.functional as F
 from .lab import rgb_to_lab, rgb_to_L_ab, gray_and_color, LAB_NORM
-from .images import SAMPLES_PATH, open_image, image_tensor, writable_folder, atomic_path, write_json
+from .images import SAMPLES_PATH, open_image, image_tensor, writable_folder, atomic_path, write_json, counted
 
 # %% ../nbs/02_data.ipynb #3c2fab78
 COCO_SUBSET = 10_000 # photos of the reference recipe: 8,000 for training and 2,000 for validation
@@ -115,7 +115,7 @@ def keep_color_photos(files:list, # image files
     gray = [f for f, s in zip(files, status) if s == 'grayscale']
     where = source if source is not None else (Path(files[0]).parent if files else '')
     if not keep:
-        raise ValueError(f"No usable colour photo in {where}: {len(files)} file{'s' * (len(files) != 1)}, "
+        raise ValueError(f"No usable colour photo in {where}: {counted(len(files), 'file')}, "
                          f"{len(bad)} unreadable, {len(gray)} already grayscale")
     if bad or gray:
         parts = [f"{len(bad)} unreadable ({_few(bad)})"] if bad else []

@@ -16,7 +16,8 @@ from PIL import Image
 import matplotlib.pyplot as plt
 from fastprogress.fastprogress import progress_bar
 from .lab import rgb_to_lab, lab_to_rgb, LAB_NORM
-from .images import open_image, ImageError, image_tensor, writable_folder, atomic_file, write_text, write_json
+from .images import (open_image, ImageError, image_tensor, writable_folder, atomic_file, write_text,
+                            write_json, counted)
 from .data import find_photos, photo_status, mean_color
 from .checkpoint import generator_module
 from .metrics import image_metrics, SetMetrics, skip_reason, MIN_SIDE
@@ -64,7 +65,7 @@ def _usable_photos(files:list)->tuple:
 
 def _no_photo_error(where, skipped:list)->ValueError:
     "The error for a folder or list in which no photo could be evaluated."
-    return ValueError(f"No usable colour photo in {where}: {len(skipped)} file{'s' * (len(skipped) != 1)}, all skipped")
+    return ValueError(f"No usable colour photo in {where}: {counted(len(skipped), 'file')}, all skipped")
 
 # %% ../nbs/13_evaluate.ipynb #b20189fc
 def _reference(f, max_side:int)->Image.Image:

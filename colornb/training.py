@@ -30,6 +30,7 @@ from fastai.distributed import DistributedDL
 import fastai.callback.schedule # adds Learner.fit_one_cycle
 import fastai.callback.progress # adds fastprogress bars to every Learner
 from .lab import LAB_NORM
+from .images import counted
 from .checkpoint import load_training_state
 from .visualize import in_notebook
 
@@ -105,8 +106,6 @@ class StopOnNonFinite(Callback):
     def after_fit(self): self.pending, self.batches = [], 0
 
 # %% ../nbs/08_training.ipynb #15b1586e
-def _steps(n:int)->str: return f"{n} step{'s' * (n != 1)}"
-
 @patch
 def read(self:StopOnNonFinite):
     "Check the losses watched since the last read, in one transfer; raise for the first that is not finite."
@@ -117,7 +116,7 @@ def read(self:StopOnNonFinite):
     loss, what, epoch, it, step = pending[int((~finite).nonzero()[0])]
     late = self.train_iter - step # the updates made since, the bad step's own included
     when = ('before the weights were updated' if late == 0 else
-            f'{_steps(late)} later, at its next check; no checkpoint holds the weights updated since')
+            f'{counted(late, "step")} later, at its next check; no checkpoint holds the weights updated since')
     raise NonFiniteLossError(f"{what} became {loss.item()} at epoch {epoch + 1}, batch {it + 1} (step {step + 1}); "
                              f"training stopped {when}")
 

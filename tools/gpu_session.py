@@ -323,7 +323,7 @@ def step_epoch20k(s:Session, bs:int, compiled:bool=False):
         images_per_s = r['photos'] * 0.9 / t['seconds'][-1]
         r[stage] = dict(epoch_s=t['seconds'][-1], wall_s=t['wall'][-1], first_epoch_s=t['seconds'][0],
                         images_per_s=round(images_per_s, 1),
-                        **utilization(images_per_s, step_flops(stage, size, s.device), peaks),
+                        **utilization(images_per_s, step_flops(stage, size), peaks),
                         note='epoch_s: the last epoch, training and validation of 10 %; wall_s: also what comes '
                              'before it (the fit\'s start, or the previous epoch\'s files); the stage-end checkpoint '
                              'is in train_s; tflops and the shares of the peaks: the step\'s matrix work at that rate')
