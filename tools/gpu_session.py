@@ -18,7 +18,10 @@ question), the second carries the photos and runs the rest:
                          python3 tools/gpu_session.py run --out $OUT --minutes 7 epoch20k epoch20k_compiled 2>&1 | tee $OUT/log
 
 (2026-11-27, H200: the machine's start and a first call about 40 s, then env 19 s, infer 162 s, recipe 222 s;
-`epoch20k` alone took 89 s after a 27 s `colornb prepare`.) The plan above is issue 15's (its second call about 6
+`epoch20k` alone took 89 s after a 27 s `colornb prepare`. A later loan the same day: `env profile` 52 s in all, the
+machine's start 37 s more; `study --study-epochs 10 --bs 32` 384 s; `steps_eager` more than 270 s on a fresh machine,
+stopped at its limit before its last row: give it 330 s. Every step prints its rows as it measures them, so a call
+stopped at its limit still brings them back in its log.) The plan above is issue 15's (its second call about 6
 minutes: the compiled run trains two epochs of each stage and compiles); issue 14's study is the second call
 `run ... study` after a first call of `env` alone. The two issues' plans do not fit one 15-minute loan together.
 
@@ -39,6 +42,7 @@ and writes what it measured to $OUT/gpu_session.json (with its log and a few ima
   each stage (resnet18, bf16, batch 64): images/s per stage from fastai's epoch times, and the whole run's wall time.
 - `epoch20k_compiled`: the same with `colornb train --compile` (G's traceable parts and D), two epochs of each stage
   from the same prepared file, the second timed (the compiler's time is in the first).
+- `steps_eager`: `steps` without its compiled row (compiling takes minutes).
 - `steps`: what is new in the training step, alone, shorter than `bench`: section 3 on the GPU (fastai against a plain
   loop, both with PyTorch's Adam now) and section 5 at batch 64 in fp32, bf16, bf16 without cuDNN's autotuner (the
   others have it, as `colornb train` now does), bf16 compiled (`compile_networks`), bf16 with G's 97-channel
@@ -233,7 +237,8 @@ def step_profile(s:Session, bs:int):
         r[stage] = dict(x, images_per_s=bs / x['s_per_batch'])
     return r
 
-def step_steps(s:Session):
+def step_steps(s:Session, compiled:bool=True # with the compiled row (its compiling takes minutes)
+              ):
     """What is new in the training step since 2026-11-26, alone: section 3 (fastai against a plain loop, both with
     PyTorch's Adam), section 5 at batch 64: fp32, bf16, bf16 without cuDNN's autotuner, bf16 compiled, bf16 with
     padded channels, bf16 channels-last with and without them, bf16 with the data loaded; and bf16 at batch 128 (issue
@@ -244,11 +249,12 @@ def step_steps(s:Session):
     size, bs, warmup, steps = (64, 2, 1, 1) if s.dry else (256, 16, 3, 10)
     small = photo_folder(s.work/'steps16', bs * (warmup + steps) + 1, size + 32)
     rows = bench_train(str(small), size=size, bs=bs, warmup=warmup, steps=steps, device=s.device)
+    print_table('fastai against a plain loop', rows) # now: a call stopped at its limit keeps what was measured
     if not s.dry:
         big = photo_folder(s.work/'steps64', 64 * (warmup + steps) + 1, size + 32)
         rows += bench_gpu(str(big), size=size, batch_sizes=(64,), warmup=warmup, steps=steps,
                           configs=[Config(), Config('bf16'), Config('bf16', autotune=False),
-                                   Config('bf16', compile=True), Config('bf16', pad=True),
+                                   *[Config('bf16', compile=True)][:compiled], Config('bf16', pad=True),
                                    Config('bf16', channels_last=True), Config('bf16', channels_last=True, pad=True),
                                    Config('bf16', data_included=True)])
         big = photo_folder(s.work/'steps128', 128 * (warmup + steps) + 1, size + 32) # does a larger batch fill it more?
@@ -331,16 +337,18 @@ def step_epoch20k(s:Session, bs:int, compiled:bool=False):
     return r
 
 def step_study(s:Session, epochs:int, bs:int):
-    "Issue 14's study at 256 px: every recipe with Lite0 random and ImageNet, measured on the held-out photos."
+    """Issue 14's study at 256 px: every recipe with Lite0 random and ImageNet, measured on the held-out photos; stage 1
+    at the recipe's rate (`LR_PRETRAIN`)."""
     from colornb.study import run_study
     kw = (dict(size=32, bs=4, epochs=2, dls_kwargs=dict(valid_pct=0.2, num_workers=0)) if s.dry else
           dict(size=256, bs=bs, epochs=epochs, dls_kwargs=dict(valid_pct=0.1, num_workers=8), precision='bf16'))
-    res = run_study(_photos(s), s.work/'study', report=s.out/'study', preview_every=0, **kw)
+    res = run_study(_photos(s), s.work/'study', report=s.out/'study', preview_every=0, lr_pretrain=LR_PRETRAIN, **kw)
     return dict(runs={r['name']: r['metrics']['model'] for r in res['runs']}, baselines=res['baselines'],
                 settings=res['settings'])
 
-STEPS = ('env', 'infer', 'bench', 'recipe', 'study', 'epoch20k', 'epoch20k_compiled', 'profile', 'steps')
+STEPS = ('env', 'infer', 'bench', 'recipe', 'study', 'epoch20k', 'epoch20k_compiled', 'profile', 'steps', 'steps_eager')
 PHOTO_STEPS = {'infer', 'recipe', 'study', 'epoch20k', 'epoch20k_compiled'} # the steps that read .data/photos
+NEEDS = dict(profile=60, steps=420, steps_eager=330) # seconds a step needs on the H200 (seen): not started with less left
 
 def run(steps:list, out:Path, minutes:float, dry:bool, pretrain_epochs:int, gan_epochs:int, bs:int, study_epochs:int):
     "There: install, then each step in order while time is left; results into `out`/gpu_session.json."
@@ -352,9 +360,10 @@ def run(steps:list, out:Path, minutes:float, dry:bool, pretrain_epochs:int, gan_
                 recipe=lambda: step_recipe(s, pretrain_epochs, gan_epochs, bs),
                 study=lambda: step_study(s, study_epochs, bs), epoch20k=lambda: step_epoch20k(s, bs),
                 epoch20k_compiled=lambda: step_epoch20k(s, bs, compiled=True),
-                profile=lambda: step_profile(s, bs), steps=lambda: step_steps(s))
+                profile=lambda: step_profile(s, bs), steps=lambda: step_steps(s),
+                steps_eager=lambda: step_steps(s, compiled=False))
     for name in steps:
-        if s.left() < 30: s.res[name] = 'skipped: out of time'; continue
+        if s.left() < (30 if dry else NEEDS.get(name, 30)): s.res[name] = 'skipped: out of time'; continue
         print(f'== {name} ({s.left():.0f} s left)', flush=True)
         t = time.perf_counter()
         try: s.res[name] = todo[name]()
