@@ -1,7 +1,7 @@
 """Section 5, GPU training: images/s of both stages at 256 px, batch 16 and 64, in fp32, bf16 and fp16 mixed precision,
 with and without channels-last, bf16 compiled as `colornb train --compile` does (`compile_networks`: the U-Net's
 encoder and decoder blocks, and D; the warm-up batches include the compilation), and bf16 with G's odd channel counts
-padded to multiples of 8 (`bench_train.pad_channels`, an experiment), each against fp32 at the same batch size;
+padded to multiples of 8 (`colornb.generator.pad_channels`), each against fp32 at the same batch size;
 all with cuDNN's autotuner, as `colornb train` has it (added after the 2026-11-26 figures), and bf16 without it; and
 bf16 with the data loaded while the clock runs, from a `colornb prepare` file (the others have their batches made
 before). Each row also says what its images/s mean: the TFLOP/s of the step's matrix work (counted by
@@ -20,7 +20,7 @@ class Config(NamedTuple):
     precision:str='fp32'
     channels_last:bool=False
     compile:bool=False
-    pad:bool=False # G's odd channel counts padded to multiples of 8 (`bench_train.pad_channels`)
+    pad:bool=False # G's odd channel counts padded to multiples of 8 (`pad_channels`; with channels-last: `colornb train`'s GPU default)
     autotune:bool=True # cuDNN's autotuner (`CudnnAutotune`), as `colornb train` has it on a GPU
     data_included:bool=False # the batches loaded while the clock runs, from a `colornb prepare` file
     def name(self)->str:
@@ -32,7 +32,7 @@ class Config(NamedTuple):
 def gpu_configs(quick:bool)->list:
     "The `Config`s to measure, fp32 eager without channels-last first: the baseline."
     if quick: return [Config(), Config('bf16', channels_last=True), Config('bf16', pad=True),
-                      Config('bf16', data_included=True)]
+                      Config('bf16', channels_last=True, pad=True), Config('bf16', data_included=True)]
     return [Config(p, cl) for p in ('fp32', 'bf16', 'fp16') for cl in (False, True)] + [
         Config('bf16', autotune=False), Config('bf16', compile=True), Config('bf16', pad=True),
         Config('bf16', channels_last=True, pad=True), Config('bf16', data_included=True)]

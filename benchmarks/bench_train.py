@@ -59,7 +59,8 @@ def train_fastai(stage:str, # 'pretrain' (L1) or 'gan'
                  size:int=256, bs:int=16,
                  warmup:int=1, # untimed batches first (at least 1)
                  steps:int=3, # timed batches
-                 device:str='auto', precision:str='fp32', channels_last:bool=False,
+                 device:str='auto', precision:str='fp32',
+                 channels_last:bool=False, # channels-last: with `pad`, colornb's `PaddedChannelsLast`; without, fastai's own
                  compile:bool=False, # `torch.compile` G's parts that it can trace and D (colornb's `compile_networks`)
                  pad:bool=False, # `pad_channels` of G: its full-size ResBlock's 97 channels computed as 104
                  autotune:bool=True, # cuDNN's autotuner on a GPU, as `colornb train` has it (`CudnnAutotune`)
@@ -70,7 +71,8 @@ def train_fastai(stage:str, # 'pretrain' (L1) or 'gan'
     only with `data_included`)."""
     from fastai.callback.core import Callback, CancelValidException
     from fastai.torch_core import set_seed
-    from colornb.generator import build_generator
+    from fastai.callback.channelslast import ChannelsLast
+    from colornb.generator import build_generator, pad_channels
     from colornb.discriminator import PatchDiscriminator
     from colornb.pretrain import pretrain_learner
     from colornb.gan import gan_learner, compile_networks
@@ -81,7 +83,7 @@ def train_fastai(stage:str, # 'pretrain' (L1) or 'gan'
     else: dls = _made_up_front(_train_dls(data, size, bs, warmup + steps, dev), dev) # every batch made before
     torch.manual_seed(0)
     G = build_generator('resnet18', size=size, pretrained=False)
-    if pad: pad_channels(G)
+    if pad and not channels_last: pad_channels(G) # in the standard layout
     ends = {} # training batch → the clock at its end, after the last callback
     class Clock(Callback):
         order = 1000
@@ -97,7 +99,8 @@ def train_fastai(stage:str, # 'pretrain' (L1) or 'gan'
         from torch._dynamo.utils import counters
         counters.clear(); compile_networks(learn) # counted per measurement below
     learn.add_cb(Clock())
-    set_precision(learn, precision, channels_last, autotune)
+    set_precision(learn, precision, channels_last and pad, autotune)
+    if channels_last and not pad: learn.add_cb(ChannelsLast()) # unpadded: fastai's callback
     fewer_host_reads(learn, 50 if dev.type == 'cuda' else 1) # as `colornb train` does (`loss_every`)
     if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats()
     prof = _profiler(dev, warmup, steps) if profile else None
@@ -111,36 +114,6 @@ def train_fastai(stage:str, # 'pretrain' (L1) or 'gan'
         by = 'cuda_time_total' if dev.type == 'cuda' else 'cpu_time_total'
         res['profile'] = prof.key_averages().table(sort_by=by, row_limit=profile, max_name_column_width=60)
     return res
-
-def _zero_padded(conv, cin:int, cout:int):
-    "`conv`'s forward taking `cin` channels to `cout`, its weights and bias zero-padded to them."
-    import torch.nn.functional as F
-    def forward(x):
-        w, b = conv.weight, conv.bias
-        w = F.pad(w, (0, 0, 0, 0, 0, cin - w.shape[1], 0, cout - w.shape[0]))
-        if b is not None: b = F.pad(b, (0, cout - b.shape[0]))
-        return F.conv2d(x, w, b, conv.stride, conv.padding, conv.dilation, conv.groups)
-    return forward
-
-def pad_channels(G, # a generator from `build_generator`, changed in place
-                 to:int=8 # the multiple
-                ):
-    """An experiment for the GPU: the U-Net's full-size `ResBlock` and the 1×1 convolution after it compute on their
-    97 channels (96 features and L) zero-padded to a multiple of `to`, padded once at the block's input: the padded
-    channels stay zero throughout (zero weights, zero bias, ReLU), so outputs, gradients and weights are as before.
-    Tensor cores want channels in multiples of 8 in 16-bit, and the block is 39 % of the U-Net's FLOPs."""
-    import torch.nn.functional as F
-    from colornb.generator import plain_module
-    layers = plain_module(G).layers
-    i = next(i for i, m in enumerate(layers) if type(m).__name__ == 'ResBlock')
-    block, last = layers[i], layers[i + 1][0]
-    n = block.convpath[0][0].in_channels
-    p = n + -n % to
-    for layer in block.convpath: layer[0].forward = _zero_padded(layer[0], p, p)
-    last.forward = _zero_padded(last, p, last.out_channels)
-    block_forward = block.forward
-    block.forward = lambda x: block_forward(F.pad(x, (0, 0, 0, 0, 0, p - x.shape[1])))
-    return G
 
 def _profiler(dev:torch.device, warmup:int, steps:int):
     "A `torch.profiler.profile` that records the `steps` batches after the first `warmup` (one `step()` per batch)."

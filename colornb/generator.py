@@ -6,10 +6,12 @@
 __all__ = ['GENERATOR_BODIES', 'EFFICIENTNET_PYTORCH_NAMES', 'GENERATOR_ARCHS', 'COMPILABLE', 'RECOMPILE_LIMIT', 'CXX_COMPILERS',
            'error_line', 'resnet_body', 'feature_stages', 'timm_body', 'read_state_dict', 'load_exactly',
            'efficientnet_pytorch_to_timm', 'load_encoder_weights', 'is_generator_arch', 'GeneratorArchs',
-           'build_generator', 'plain_module', 'compile_in_place', 'compile_generator', 'check_compiler']
+           'build_generator', 'plain_module', 'compile_in_place', 'compile_generator', 'check_compiler', 'pad_channels',
+           'unpad_channels']
 
 # %% ../nbs/03_generator.ipynb #eda50a7d
 import inspect, shutil
+from types import MethodType
 from pathlib import Path
 import torch, torchvision, timm
 from torch import nn
@@ -213,3 +215,42 @@ def check_compiler(device # where the compiled networks will run: 'cpu', 'cuda',
         raise ValueError("--compile on a GPU needs Triton, which is not installed here (pip install triton)")
     if kind == 'cpu' and not any(map(shutil.which, CXX_COMPILERS)):
         raise ValueError(f"--compile on a CPU needs a C++ compiler ({', '.join(CXX_COMPILERS)}); none is on the PATH")
+
+# %% ../nbs/03_generator.ipynb #55a53969
+def _padded_conv_forward(self:nn.Conv2d, x):
+    "`self`'s convolution from `x`'s channels to `self.padded_to[1]`, its weights and bias zero-padded to them."
+    cin, cout = self.padded_to
+    w = nn.functional.pad(self.weight, (0, 0, 0, 0, 0, cin - self.in_channels, 0, cout - self.out_channels))
+    b = None if self.bias is None else nn.functional.pad(self.bias, (0, cout - self.out_channels))
+    return nn.functional.conv2d(x, w, b, self.stride, self.padding, self.dilation, self.groups)
+
+def _padded_input_forward(self:nn.Module, x):
+    "`self`'s own forward of `x` zero-padded to `self.padded_to` channels."
+    return type(self).forward(self, nn.functional.pad(x, (0, 0, 0, 0, 0, self.padded_to - x.shape[1])))
+
+def _pad(m:nn.Module, padded_to, forward):
+    m.padded_to, m.forward = padded_to, MethodType(forward, m) # a bound method: `copy.deepcopy` keeps it right
+
+def pad_channels(G:nn.Module, # a generator from `build_generator` (perhaps wrapped); anything else is left as it is
+                 to:int=8 # the multiple
+                )->nn.Module: # `G`, changed in place
+    "Compute the U-Net's full-size `ResBlock` and the 1×1 convolution after it on channels padded to a multiple of `to`."
+    layers = list(getattr(plain_module(G), 'layers', []))
+    i = next((i for i, m in enumerate(layers) if type(m).__name__ == 'ResBlock'), None)
+    if i is None or i + 1 == len(layers) or not isinstance(layers[i + 1][0], nn.Conv2d): return G
+    unpad_channels(G)
+    block, last = layers[i], layers[i + 1][0]
+    n = block.convpath[0][0].in_channels
+    if n % to == 0: return G
+    p = n + -n % to
+    for layer in block.convpath: _pad(layer[0], (p, p), _padded_conv_forward)
+    _pad(last, (p, last.out_channels), _padded_conv_forward)
+    _pad(block, p, _padded_input_forward)
+    return G
+
+def unpad_channels(G:nn.Module # a generator, padded by `pad_channels` or not
+                  )->nn.Module: # `G`, its plain forwards back
+    "Undo `pad_channels`."
+    for m in G.modules():
+        if 'padded_to' in vars(m): del m.forward, m.padded_to
+    return G

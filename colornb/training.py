@@ -7,7 +7,8 @@ __all__ = ['DEVICES', 'PRECISIONS', 'adam', 'read_losses', 'BatchLosses', 'NonFi
            'watch_loss', 'note_checkpoint', 'TrainingInterrupted', 'save_on_interrupt', 'EpochCheckpoint',
            'SkipDoneEpochs', 'EpochLog', 'TrainingMeanColor', 'plain_progress', 'DeviceSmoothLoss', 'QuietProgress',
            'RecorderLossesToHost', 'fewer_host_reads', 'resolve_device', 'default_precision', 'DeviceMixedPrecision',
-           'CudnnAutotune', 'set_precision', 'is_main_process', 'use_local_gpu', 'end_distributed', 'distributed_ctx']
+           'CudnnAutotune', 'PaddedChannelsLast', 'default_channels_last', 'set_precision', 'is_main_process',
+           'use_local_gpu', 'end_distributed', 'distributed_ctx']
 
 # %% ../nbs/08_training.ipynb #fcaaed83
 import math, os, sys, time
@@ -33,6 +34,7 @@ from .lab import LAB_NORM
 from .images import counted
 from .checkpoint import load_training_state
 from .visualize import in_notebook
+from .generator import pad_channels, unpad_channels
 
 # %% ../nbs/08_training.ipynb #67f38268
 def adam(params, # the weights, or groups of them, as fastai's `Learner` passes them
@@ -337,19 +339,35 @@ class CudnnAutotune(Callback):
         if torch.device(self.dls.device or 'cpu').type == 'cuda': torch.backends.cudnn.benchmark = True
     def after_fit(self): torch.backends.cudnn.benchmark = self.was # what the process had before the fit
 
+# %% ../nbs/08_training.ipynb #4b4aa58e
+class PaddedChannelsLast(ChannelsLast):
+    "While fitting: the model in channels-last memory format, a U-Net generator's odd channel counts padded (`pad_channels`)."
+    def before_fit(self):
+        super().before_fit()
+        pad_channels(self.learn.model)
+    def after_fit(self):
+        unpad_channels(self.learn.model)
+        self.learn.model.to(memory_format=torch.contiguous_format)
+
+def default_channels_last(device, # where training runs
+                          precision:str # 'fp32', 'bf16' or 'fp16'
+                         )->bool:
+    "Whether training uses `PaddedChannelsLast` unless told: with 16-bit precision on a GPU, where it was measured faster."
+    return torch.device(device).type == 'cuda' and precision != 'fp32'
+
 # %% ../nbs/08_training.ipynb #6cae68d6
 def set_precision(learn:Learner, # a colornb learner
                   precision:str='auto', # 'auto' (`default_precision`), 'fp32', 'bf16' or 'fp16'
-                  channels_last:bool=False, # channels-last memory format (measured slower on an H200: off unless asked)
+                  channels_last:bool=None, # channels-last format, channels padded (`PaddedChannelsLast`); None: `default_channels_last`
                   autotune:bool=True # cuDNN's autotuner while fitting on a GPU (`CudnnAutotune`); nothing on a CPU
                  )->Learner:
-    "Make `learn` train in `precision`, with cuDNN's autotuner on a GPU and, if asked, in channels-last memory format."
+    "Make `learn` train in `precision`, with cuDNN's autotuner on a GPU and in padded channels-last where it is faster."
     device = torch.device(learn.dls.device or 'cpu')
     if precision == 'auto': precision = default_precision(device)
     if precision not in PRECISIONS:
         raise ValueError(f"Unknown precision {precision!r}: choose one of auto, {', '.join(PRECISIONS)}")
     if precision != 'fp32': learn.add_cb(DeviceMixedPrecision(precision))
-    if channels_last: learn.add_cb(ChannelsLast())
+    if ifnone(channels_last, default_channels_last(device, precision)): learn.add_cb(PaddedChannelsLast())
     if autotune: learn.add_cb(CudnnAutotune())
     return learn
 

@@ -54,26 +54,6 @@ def test_isolated_measures_in_a_fresh_process(tmp_path):
     assert r['best_s'] > 0
     assert r['peak_rss_mb'] >= r['rss_before_mb'] > 0
 
-def test_padded_channels_compute_the_same():
-    "`pad_channels` (a GPU experiment of section 5) leaves the generator's outputs, gradients and weights as they were."
-    import torch
-    from bench_train import pad_channels
-    from colornb.generator import build_generator
-    torch.manual_seed(0)
-    G, padded = build_generator(size=64, pretrained=False), build_generator(size=64, pretrained=False)
-    padded.load_state_dict(G.state_dict())
-    pad_channels(padded)
-    odd = [m for m in padded.modules() if isinstance(m, torch.nn.Conv2d) and 'forward' in vars(m)]
-    assert [(m.in_channels, m.out_channels) for m in odd] == [(97, 97), (97, 97), (97, 2)] # the ResBlock's, the last
-    x = torch.rand(2, 97, 64, 64)
-    assert odd[0](torch.nn.functional.pad(x, (0, 0, 0, 0, 0, 7))).shape == (2, 104, 64, 64) # 104 channels in, 104 out
-    L, ab = torch.rand(2, 1, 64, 64) * 2 - 1, torch.rand(2, 2, 64, 64) * 2 - 1
-    for g in (G, padded): torch.nn.functional.l1_loss(g(L), ab).backward()
-    torch.testing.assert_close(padded(L), G(L), atol=1e-5, rtol=1e-5)
-    for (name, p), q in zip(padded.named_parameters(), G.parameters()):
-        assert p.shape == q.shape, name
-        torch.testing.assert_close(p.grad, q.grad, atol=1e-5, rtol=1e-4, msg=name)
-
 def test_gpu_configurations_are_train_fastai_arguments():
     "Every switch of section 5's configurations is an argument of the training step it measures (no GPU needed)."
     import inspect
@@ -106,3 +86,11 @@ def test_gpu_section_says_what_its_images_per_second_mean(tmp_path):
     assert step_flops('pretrain', 256) == 64 * rows[0]['flops_per_image'] # G's convolutions: ∝ pixels
     assert [datasheet_bf16_tflops(g) for g in ('NVIDIA H200', 'NVIDIA H100 80GB HBM3', 'NVIDIA H100 PCIe', 'NVIDIA L40S',
                                                'NVIDIA L4', 'Tesla T4')] == [989, 989, 756, 362, 121, None]
+
+def test_channels_last_rows_run_on_the_cpu(tmp_path):
+    "Section 5's channels-last rows, padded (colornb's `PaddedChannelsLast`) and not (fastai's `ChannelsLast`), train."
+    from bench_train import train_fastai
+    data = harness.photo_folder(tmp_path/'photos', 2 * 2 + 1, side=40)
+    for pad in (True, False):
+        r = train_fastai('pretrain', str(data), size=32, bs=2, warmup=1, steps=1, device='cpu', channels_last=True, pad=pad)
+        assert r['s_per_batch'] > 0, r

@@ -15,15 +15,15 @@ question), the second carries the photos and runs the rest:
     1. carry [".whl"]:   export PYTHONUNBUFFERED=1; set -o pipefail;
                          python3 tools/gpu_session.py run --out $OUT --minutes 6 env profile steps 2>&1 | tee $OUT/log
     2. carry [".data"]:  export PYTHONUNBUFFERED=1; set -o pipefail;
-                         python3 tools/gpu_session.py run --out $OUT --minutes 7 epoch20k epoch20k_compiled 2>&1 | tee $OUT/log
+                         python3 tools/gpu_session.py run --out $OUT --minutes 6 epoch20k epoch20k_compiled 2>&1 | tee $OUT/log
 
-(2026-11-27, H200: the machine's start and a first call about 40 s, then env 19 s, infer 162 s, recipe 222 s;
-`epoch20k` alone took 89 s after a 27 s `colornb prepare`. A later loan the same day: `env profile` 52 s in all, the
-machine's start 37 s more; `study --study-epochs 10 --bs 32` 384 s; `steps_eager` more than 270 s on a fresh machine,
-stopped at its limit before its last row: give it 330 s. Every step prints its rows as it measures them, so a call
-stopped at its limit still brings them back in its log.) The plan above is issue 15's (its second call about 6
-minutes: the compiled run trains two epochs of each stage and compiles); issue 14's study is the second call
-`run ... study` after a first call of `env` alone. The two issues' plans do not fit one 15-minute loan together.
+That is issue 15's plan (issue 14's study ran on 2026-11-27: `run --study-epochs 10 --bs 32 study`, 384 s, after a
+first call with the wheels). What the steps took on an H200, 2026-11-27: the machine's start about 40 s; env 19 s,
+infer 162 s, recipe 222 s, `epoch20k` 89 s after a 27 s `colornb prepare`; a later loan: `env profile` 52 s in all,
+`steps_eager` with the rows it then had (14 of section 5) more than 270 s, stopped at its limit before printing section
+3. `steps` now measures section 5's rows that matter after that loan (5 instead of 15, `NEEDS` its estimate) and
+prints section 3 first; every step prints its rows as it measures them, so a call stopped at its limit still brings
+them back in its log. If time is short, `steps_eager` leaves out the compiled row, and `epoch20k_compiled` can wait.
 
 `run` installs the wheels into /tmp/site, then runs the named steps in order, each only if the time left allows it,
 and writes what it measured to $OUT/gpu_session.json (with its log and a few images). Steps:
@@ -43,13 +43,14 @@ and writes what it measured to $OUT/gpu_session.json (with its log and a few ima
 - `epoch20k_compiled`: the same with `colornb train --compile` (G's traceable parts and D), two epochs of each stage
   from the same prepared file, the second timed (the compiler's time is in the first).
 - `steps_eager`: `steps` without its compiled row (compiling takes minutes).
-- `steps`: what is new in the training step, alone, shorter than `bench`: section 3 on the GPU (fastai against a plain
-  loop, both with PyTorch's Adam now) and section 5 at batch 64 in fp32, bf16, bf16 without cuDNN's autotuner (the
-  others have it, as `colornb train` now does), bf16 compiled (`compile_networks`), bf16 with G's 97-channel
-  convolutions padded to 104 (`bench_train.pad_channels`), bf16 channels-last with and without the padding, bf16 with
-  the data loaded while the clock runs; and bf16 at batch 128. Each row with its TFLOP/s, MFU and COCO epoch.
+- `steps`: the training step alone, shorter than `bench`: section 3 on the GPU (fastai against a plain loop, both
+  with PyTorch's Adam), then section 5 at batch 64: bf16 (the baseline) and `colornb train`'s GPU default since
+  2026-11-27, bf16 in channels-last with G's 97-channel convolutions padded to 104 (`PaddedChannelsLast`): alone,
+  compiled (`compile_networks`), with the data loaded while the clock runs; the first two at batch 128 too. Each row
+  with its TFLOP/s, MFU and COCO epoch.
 - `profile`: torch.profiler over 5 training batches of each stage through colornb's Learner (resnet18, 256 px, bf16,
-  batch 64), the top 30 operations by GPU time into gpu_session.json and the log: where a step's time goes (issue 15).
+  padded channels-last as `colornb train` has it on a GPU, batch 64), the top 30 operations by GPU time into
+  gpu_session.json and the log: where a step's time goes (issue 15).
 - `study`: `run_study` (20_study) at 256 px: L1 only, GAN only, pretrain + GAN, each with Lite0 random and ImageNet,
   measured on the held-out photos; results.json, metrics.png and contact_sheet.jpg into $OUT/study (issue 14).
 PyAV's wheel (video) is larger than a call may carry and no step reads a video: `run` puts a stand-in `av` module on the
@@ -232,17 +233,18 @@ def step_profile(s:Session, bs:int):
     r = {}
     for stage in ('pretrain', 'gan'):
         x = train_fastai(stage, str(folder), size=size, bs=bs, warmup=warmup, steps=steps, device=s.device,
-                         precision='fp32' if s.dry else 'bf16', profile=30)
+                         precision='fp32' if s.dry else 'bf16', channels_last=True, pad=True, # `colornb train`'s
+                         profile=30)
         print(f'{stage}: {bs / x["s_per_batch"]:.0f} img/s\n{x["profile"]}', flush=True)
         r[stage] = dict(x, images_per_s=bs / x['s_per_batch'])
     return r
 
 def step_steps(s:Session, compiled:bool=True # with the compiled row (its compiling takes minutes)
               ):
-    """What is new in the training step since 2026-11-26, alone: section 3 (fastai against a plain loop, both with
-    PyTorch's Adam), section 5 at batch 64: fp32, bf16, bf16 without cuDNN's autotuner, bf16 compiled, bf16 with
-    padded channels, bf16 channels-last with and without them, bf16 with the data loaded; and bf16 at batch 128 (issue
-    15)."""
+    """The training step alone: section 3 (fastai against a plain loop, both with PyTorch's Adam), then section 5 at
+    batch 64 in bf16, the baseline, and in `colornb train`'s GPU default since 2026-11-27, padded channels-last: alone,
+    compiled, with the data loaded while the clock runs, and at batch 128 (issue 15). The rows measured on 2026-11-27
+    (fp32, without the autotuner, padding or channels-last alone) are not repeated."""
     from harness import photo_folder, print_table
     from bench_train import bench_train
     from bench_gpu import bench_gpu, Config
@@ -250,15 +252,16 @@ def step_steps(s:Session, compiled:bool=True # with the compiled row (its compil
     small = photo_folder(s.work/'steps16', bs * (warmup + steps) + 1, size + 32)
     rows = bench_train(str(small), size=size, bs=bs, warmup=warmup, steps=steps, device=s.device)
     print_table('fastai against a plain loop', rows) # now: a call stopped at its limit keeps what was measured
-    if not s.dry:
-        big = photo_folder(s.work/'steps64', 64 * (warmup + steps) + 1, size + 32)
-        rows += bench_gpu(str(big), size=size, batch_sizes=(64,), warmup=warmup, steps=steps,
-                          configs=[Config(), Config('bf16'), Config('bf16', autotune=False),
-                                   *[Config('bf16', compile=True)][:compiled], Config('bf16', pad=True),
-                                   Config('bf16', channels_last=True), Config('bf16', channels_last=True, pad=True),
-                                   Config('bf16', data_included=True)])
-        big = photo_folder(s.work/'steps128', 128 * (warmup + steps) + 1, size + 32) # does a larger batch fill it more?
-        rows += bench_gpu(str(big), size=size, batch_sizes=(128,), warmup=warmup, steps=steps, configs=[Config('bf16')])
+    default = dict(precision='bf16', channels_last=True, pad=True) # `colornb train`'s on a GPU
+    configs = [Config('bf16'), Config(**default), *[Config(**default, compile=True)][:compiled],
+               Config(**default, data_included=True)]
+    n = 2 if s.dry else 64
+    big = photo_folder(s.work/f'steps{n}', n * (warmup + steps) + 1, size + 32)
+    rows += bench_gpu(str(big), size=size, batch_sizes=(n,), warmup=warmup, steps=steps, device=s.device,
+                      configs=configs[:2] if s.dry else configs)
+    if not s.dry: # does a larger batch fill it more?
+        big = photo_folder(s.work/'steps128', 128 * (warmup + steps) + 1, size + 32)
+        rows += bench_gpu(str(big), size=size, batch_sizes=(128,), warmup=warmup, steps=steps, configs=configs[:2])
     print_table('training steps', rows)
     return rows
 
@@ -348,7 +351,7 @@ def step_study(s:Session, epochs:int, bs:int):
 
 STEPS = ('env', 'infer', 'bench', 'recipe', 'study', 'epoch20k', 'epoch20k_compiled', 'profile', 'steps', 'steps_eager')
 PHOTO_STEPS = {'infer', 'recipe', 'study', 'epoch20k', 'epoch20k_compiled'} # the steps that read .data/photos
-NEEDS = dict(profile=60, steps=420, steps_eager=330) # seconds a step needs on the H200 (seen): not started with less left
+NEEDS = dict(profile=60, steps=300, steps_eager=200) # seconds a step needs on the H200 (seen): not started with less left
 
 def run(steps:list, out:Path, minutes:float, dry:bool, pretrain_epochs:int, gan_epochs:int, bs:int, study_epochs:int):
     "There: install, then each step in order while time is left; results into `out`/gpu_session.json."
