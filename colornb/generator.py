@@ -237,7 +237,8 @@ def pad_channels(G:nn.Module, # a generator from `build_generator` (perhaps wrap
     "Compute the U-Net's full-size `ResBlock` and the 1×1 convolution after it on channels padded to a multiple of `to`."
     layers = list(getattr(plain_module(G), 'layers', []))
     i = next((i for i, m in enumerate(layers) if type(m).__name__ == 'ResBlock'), None)
-    if i is None or i + 1 == len(layers) or not isinstance(layers[i + 1][0], nn.Conv2d): return G
+    after = layers[i + 1] if i is not None and i + 1 < len(layers) else None
+    if not (isinstance(after, nn.Sequential) and len(after) and isinstance(after[0], nn.Conv2d)): return G
     unpad_channels(G)
     block, last = layers[i], layers[i + 1][0]
     n = block.convpath[0][0].in_channels

@@ -76,7 +76,7 @@ class TrainSettings:
     n_preview:int=6 # validation photos in the previews
     seed:int=42 # seed of the data split and the initialisation
     precision:str='auto' # mixed precision; auto: bf16 (or fp16) on a GPU, fp32 on a CPU
-    channels_last:bool=None # channels-last memory format, channels padded (default: on for 16-bit training on a GPU)
+    channels_last:bool=None # channels-last memory format, channels padded (default: on for bf16 training on a GPU)
     compile:bool=False # torch.compile G's blocks and D (the first steps wait for the compiler; for GPUs)
     sync_bn:bool=False # synchronise BatchNorm across GPUs under torchrun or accelerate launch
 

@@ -21,8 +21,8 @@ That is issue 15's plan (issue 14's study ran on 2026-11-27: `run --study-epochs
 first call with the wheels). What the steps took on an H200, 2026-11-27: the machine's start about 40 s; env 19 s,
 infer 162 s, recipe 222 s, `epoch20k` 89 s after a 27 s `colornb prepare`; a later loan: `env profile` 52 s in all,
 `steps_eager` with the rows it then had (14 of section 5) more than 270 s, stopped at its limit before printing section
-3. `steps` now measures section 5's rows that matter after that loan (5 instead of 15, `NEEDS` its estimate) and
-prints section 3 first; every step prints its rows as it measures them, so a call stopped at its limit still brings
+3. `steps` now measures only section 5's rows that matter after that loan (12 rows instead of 18; `steps_eager` 10
+instead of 16; `NEEDS` has estimates) and prints section 3 first; every step prints its rows as it measures them, so a call stopped at its limit still brings
 them back in its log. If time is short, `steps_eager` leaves out the compiled row, and `epoch20k_compiled` can wait.
 
 `run` installs the wheels into /tmp/site, then runs the named steps in order, each only if the time left allows it,
@@ -250,8 +250,9 @@ def step_steps(s:Session, compiled:bool=True # with the compiled row (its compil
     from bench_gpu import bench_gpu, Config
     size, bs, warmup, steps = (64, 2, 1, 1) if s.dry else (256, 16, 3, 10)
     small = photo_folder(s.work/'steps16', bs * (warmup + steps) + 1, size + 32)
-    rows = bench_train(str(small), size=size, bs=bs, warmup=warmup, steps=steps, device=s.device)
-    print_table('fastai against a plain loop', rows) # now: a call stopped at its limit keeps what was measured
+    section3 = bench_train(str(small), size=size, bs=bs, warmup=warmup, steps=steps, device=s.device)
+    print_table('fastai against a plain loop', section3) # now: a call stopped at its limit keeps what was measured
+    rows = list(section3)
     default = dict(precision='bf16', channels_last=True, pad=True) # `colornb train`'s on a GPU
     configs = [Config('bf16'), Config(**default), *[Config(**default, compile=True)][:compiled],
                Config(**default, data_included=True)]
@@ -261,8 +262,9 @@ def step_steps(s:Session, compiled:bool=True # with the compiled row (its compil
                       configs=configs[:2] if s.dry else configs)
     if not s.dry: # does a larger batch fill it more?
         big = photo_folder(s.work/'steps128', 128 * (warmup + steps) + 1, size + 32)
-        rows += bench_gpu(str(big), size=size, batch_sizes=(128,), warmup=warmup, steps=steps, configs=configs[:2])
-    print_table('training steps', rows)
+        rows += bench_gpu(str(big), size=size, batch_sizes=(128,), warmup=warmup, steps=steps, device=s.device,
+                          configs=configs[:2])
+    print_table('training steps', rows[len(section3):])
     return rows
 
 def _prepare(s:Session, photos:Path, out:Path, size:int, *args)->dict:
