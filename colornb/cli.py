@@ -17,7 +17,7 @@ warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', ca
 import colornb
 from .images import counted
 from .data import prepare_photos
-from .checkpoint import colornb_home, generator_file
+from .checkpoint import colornb_home, generator_file, load_generator
 from .training import is_main_process, end_distributed
 from .train import train_colorizer, TrainSettings, TRAIN_CHOICES
 from .training import PRECISIONS, resolve_device
@@ -298,8 +298,7 @@ def _add_app(sub):
     p.set_defaults(func=_app)
 
 def _app(args):
-    if args.checkpoint is not None and not Path(args.checkpoint).exists():
-        raise FileNotFoundError(f"Checkpoint {args.checkpoint} does not exist")
+    if args.checkpoint is not None: load_generator(args.checkpoint) # a file that is no generator: one line, no server
     print(f"colornb app: serving on http://{args.address}:{args.port} (Ctrl-C to stop)", file=sys.stderr)
     return subprocess.call(app_command(args.checkpoint, args.port, args.address, args.max_upload_mb, args.device))
 

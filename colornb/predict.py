@@ -7,7 +7,7 @@ __all__ = ['predict_size', 'merge_full_resolution', 'predict_ab', 'generator_on'
            'colorize_files']
 
 # %% ../nbs/12_predict.ipynb #7590c162
-import os
+import os, warnings
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from pathlib import Path
 import numpy as np
@@ -18,7 +18,7 @@ from fastprogress.fastprogress import progress_bar
 from fastai.data.transforms import get_image_files
 from .lab import (rgb_to_L_ab, L_ab_to_rgb, srgb_to_linear, XYZ_FROM_RGB, RGB_FROM_XYZ, D65_WHITE, LAB_NORM,
                          _EPS, _KAPPA)
-from .images import open_image, ImageError, atomic_file, writable_folder, png_bytes
+from .images import open_image, ImageError, atomic_file, writable_folder, png_bytes, counted
 from .training import PRECISIONS, resolve_device, default_precision
 from fastcore.basics import ifnone
 
@@ -140,13 +140,21 @@ def colorize(image, # a path, PIL image or array, in any mode
     return merge_full_resolution(img, predict_ab(G, _small_L(img, size), precision))
 
 # %% ../nbs/12_predict.ipynb #ccb29be0
-def expand_inputs(inputs:list # files and folders
+def expand_inputs(inputs:list, # files and folders
+                  out:Path=None # the output folder: the images in it are left out of the folders that hold it
                  )->list: # files, folders replaced by the images in them (recursively)
     "Files to colorize: files as given, folders expanded to their image files (a folder without any stays, reported)."
-    files = []
+    files, out = [], out and Path(out).resolve()
     for i in inputs:
         p = Path(i)
-        files += (sorted(get_image_files(p)) or [p]) if p.is_dir() else [p]
+        if not p.is_dir(): files.append(p); continue
+        found = sorted(get_image_files(p))
+        if out and out != p.resolve() and out.is_relative_to(p.resolve()):
+            kept = [f for f in found if not f.resolve().is_relative_to(out)]
+            if len(kept) < len(found):
+                warnings.warn(f"Left out {counted(len(found) - len(kept), 'image')} in the output folder {out}, inside {p}")
+            found = kept
+        files += found or [p]
     return files
 
 # %% ../nbs/12_predict.ipynb #cf85970d
@@ -218,7 +226,7 @@ def colorize_files(inputs:list, # image files and folders
                    workers:int=None # threads that decode and write; 0: none; default (None): one per core, at most 4
                   )->tuple: # (written: [(input, output)], failed: [(input, reason)])
     "Colorize files and folders into `out`, skipping and listing the inputs that cannot be read."
-    out, files = writable_folder(out), expand_inputs(inputs)
+    out, files = writable_folder(out), expand_inputs(inputs, out)
     taken = {f.resolve() for f in files}
     generator = generator_on(generator, device)
     workers = ifnone(workers, default_workers())
