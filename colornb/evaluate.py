@@ -229,7 +229,7 @@ def evaluate_folder(data, # color photos: a folder (searched recursively), a lis
                    )->dict: # summary, rows, skipped metrics and photos, mean colour and its source, files written
     "Colorize the grayscale version of every photo in `data` and compare with the original, beside two baselines."
     _check_ranking(rank_by, n_show, out)
-    photos, skipped_photos = _usable_photos(find_photos(data, holdout=holdout, held_out=holdout > 0))
+    photos, skipped_photos = _usable_photos(find_photos(data, holdout=holdout, held_out=holdout > 0, out=out))
     where = data if isinstance(data, (str, Path)) else f'the {len(photos) + len(skipped_photos)} files given'
     if holdout: where = f'the held-out {holdout:.0%} of {where}'
     if not photos: raise _no_photo_error(where, skipped_photos)

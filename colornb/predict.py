@@ -7,7 +7,7 @@ __all__ = ['predict_size', 'merge_full_resolution', 'predict_ab', 'generator_on'
            'colorize_files']
 
 # %% ../nbs/12_predict.ipynb #7590c162
-import os, warnings
+import os
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from pathlib import Path
 import numpy as np
@@ -15,10 +15,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from fastprogress.fastprogress import progress_bar
-from fastai.data.transforms import get_image_files
 from .lab import (rgb_to_L_ab, L_ab_to_rgb, srgb_to_linear, XYZ_FROM_RGB, RGB_FROM_XYZ, D65_WHITE, LAB_NORM,
                          _EPS, _KAPPA)
-from .images import open_image, ImageError, atomic_file, writable_folder, png_bytes, counted
+from .images import open_image, ImageError, atomic_file, writable_folder, png_bytes
+from .data import image_files
 from .training import PRECISIONS, resolve_device, default_precision
 from fastcore.basics import ifnone
 
@@ -144,17 +144,10 @@ def expand_inputs(inputs:list, # files and folders
                   out:Path=None # the output folder: the images in it are left out of the folders that hold it
                  )->list: # files, folders replaced by the images in them (recursively)
     "Files to colorize: files as given, folders expanded to their image files (a folder without any stays, reported)."
-    files, out = [], out and Path(out).resolve()
+    files = []
     for i in inputs:
         p = Path(i)
-        if not p.is_dir(): files.append(p); continue
-        found = sorted(get_image_files(p))
-        if out and out != p.resolve() and out.is_relative_to(p.resolve()):
-            kept = [f for f in found if not f.resolve().is_relative_to(out)]
-            if len(kept) < len(found):
-                warnings.warn(f"Left out {counted(len(found) - len(kept), 'image')} in the output folder {out}, inside {p}")
-            found = kept
-        files += found or [p]
+        files += (image_files(p, out) or [p]) if p.is_dir() else [p]
     return files
 
 # %% ../nbs/12_predict.ipynb #cf85970d

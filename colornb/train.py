@@ -240,7 +240,7 @@ def train_colorizer(data='coco', # 'coco', a folder of color photos, or a list o
     start_new_run(out, resume, overwrite)
     out = writable_folder(out) # before any epoch is trained that could not be saved
     use_local_gpu(); set_seed(s.seed)
-    dls = colorization_dls(data, size=s.size, bs=s.bs, seed=s.seed, n_images=s.n_images, holdout=s.holdout,
+    dls = colorization_dls(data, size=s.size, bs=s.bs, seed=s.seed, n_images=s.n_images, holdout=s.holdout, out=out,
                            **(dls_kwargs or {}))
     dls.path, files = out, _run_files(out)
     preview = partial(ColorizationPreview, *fixed_preview(dls, s.n_preview), out=files['samples'],
