@@ -240,7 +240,7 @@ def pad_channels(G:nn.Module, # a generator from `build_generator` (perhaps wrap
     after = layers[i + 1] if i is not None and i + 1 < len(layers) else None
     if not (isinstance(after, nn.Sequential) and len(after) and isinstance(after[0], nn.Conv2d)): return G
     unpad_channels(G)
-    block, last = layers[i], layers[i + 1][0]
+    block, last = layers[i], after[0]
     n = block.convpath[0][0].in_channels
     if n % to == 0: return G
     p = n + -n % to

@@ -22,8 +22,9 @@ first call with the wheels). What the steps took on an H200, 2026-11-27: the mac
 infer 162 s, recipe 222 s, `epoch20k` 89 s after a 27 s `colornb prepare`; a later loan: `env profile` 52 s in all,
 `steps_eager` with the rows it then had (14 of section 5) more than 270 s, stopped at its limit before printing section
 3. `steps` now measures only section 5's rows that matter after that loan (12 rows instead of 18; `steps_eager` 10
-instead of 16; `NEEDS` has estimates) and prints section 3 first; every step prints its rows as it measures them, so a call stopped at its limit still brings
-them back in its log. If time is short, `steps_eager` leaves out the compiled row, and `epoch20k_compiled` can wait.
+instead of 16; `NEEDS` has estimates) and prints section 3 first; every step prints its rows as it measures them, so
+a call stopped at its limit still brings them back in its log. If time is short, `steps_eager` leaves out the
+compiled row, and `epoch20k_compiled` can wait.
 
 `run` installs the wheels into /tmp/site, then runs the named steps in order, each only if the time left allows it,
 and writes what it measured to $OUT/gpu_session.json (with its log and a few images). Steps:
