@@ -29,7 +29,8 @@ from .visualize import ColorizationPreview, plot_losses, comparison_grid
 from .metrics import psnr, colorfulness
 from .training import (BatchLosses, StopOnNonFinite, EpochCheckpoint, SkipDoneEpochs, note_checkpoint,
                               save_on_interrupt, EpochLog, TrainingMeanColor, set_precision, distributed_ctx,
-                              is_main_process, use_local_gpu, PRECISIONS, plain_progress, read_losses, fewer_host_reads)
+                              is_main_process, use_local_gpu, PRECISIONS, plain_progress, read_losses, fewer_host_reads,
+                              undone_on_error)
 from .pretrain import pretrain_learner, PRETRAIN_LR
 from .gan import gan_learner, pix2pix_adam, compile_networks, GAN_KEYS, GAN_LR, LAMBDA_L1, GAN_LOSSES
 
@@ -164,7 +165,7 @@ def fit_stage(run:_Run, # what the stages share
     fewer_host_reads(learn, every)
     guards = [run.color, StopOnNonFinite(name, every=every), SkipDoneEpochs(done)]
     with (note_checkpoint(run.files['model']), save_on_interrupt(interrupted) if main else nullcontext(),
-          distributed_ctx(learn, s.sync_bn)):
+          distributed_ctx(learn, s.sync_bn), undone_on_error(learn)):
         stage.fit(epochs, stage.lr, cbs=writers + guards + stage.cbs + list(run.cbs))
 
 # %% ../nbs/11_train.ipynb #4c57ab6f

@@ -7,8 +7,8 @@ __all__ = ['DEVICES', 'PRECISIONS', 'adam', 'read_losses', 'BatchLosses', 'NonFi
            'watch_loss', 'note_checkpoint', 'TrainingInterrupted', 'save_on_interrupt', 'EpochCheckpoint',
            'SkipDoneEpochs', 'EpochLog', 'TrainingMeanColor', 'plain_progress', 'DeviceSmoothLoss', 'QuietProgress',
            'RecorderLossesToHost', 'fewer_host_reads', 'resolve_device', 'default_precision', 'DeviceMixedPrecision',
-           'CudnnAutotune', 'PaddedChannelsLast', 'default_channels_last', 'set_precision', 'is_main_process',
-           'use_local_gpu', 'end_distributed', 'distributed_ctx']
+           'CudnnAutotune', 'PaddedChannelsLast', 'default_channels_last', 'set_precision', 'undone_on_error',
+           'is_main_process', 'use_local_gpu', 'end_distributed', 'distributed_ctx']
 
 # %% ../nbs/08_training.ipynb #fcaaed83
 import math, os, sys, time
@@ -337,7 +337,9 @@ class CudnnAutotune(Callback):
     def before_fit(self):
         self.was = torch.backends.cudnn.benchmark
         if torch.device(self.dls.device or 'cpu').type == 'cuda': torch.backends.cudnn.benchmark = True
-    def after_fit(self): torch.backends.cudnn.benchmark = self.was # what the process had before the fit
+    was = None # the process's setting before the fit, while one runs
+    def after_fit(self): # what the process had before the fit; once, and nothing if the fit never began
+        if self.was is not None: torch.backends.cudnn.benchmark, self.was = self.was, None
 
 # %% ../nbs/08_training.ipynb #4b4aa58e
 class PaddedChannelsLast(ChannelsLast):
@@ -370,6 +372,17 @@ def set_precision(learn:Learner, # a colornb learner
     if ifnone(channels_last, default_channels_last(device, precision)): learn.add_cb(PaddedChannelsLast())
     if autotune: learn.add_cb(CudnnAutotune())
     return learn
+
+# %% ../nbs/08_training.ipynb #5f473916
+@contextmanager
+def undone_on_error(learn:Learner # a learner about to fit
+                   ):
+    "On an error or Ctrl-C in the block, undo what `PaddedChannelsLast` and `CudnnAutotune` set for the fit, then re-raise."
+    try: yield
+    except BaseException:
+        for cb in learn.cbs:
+            if isinstance(cb, (PaddedChannelsLast, CudnnAutotune)): cb.after_fit()
+        raise
 
 # %% ../nbs/08_training.ipynb #8ccae86f
 @patch

@@ -15,7 +15,8 @@ question), the second carries the photos and runs the rest:
     1. carry [".whl"]:   export PYTHONUNBUFFERED=1; set -o pipefail;
                          python3 tools/gpu_session.py run --out $OUT --minutes 6 env profile steps 2>&1 | tee $OUT/log
     2. carry [".data"]:  export PYTHONUNBUFFERED=1; set -o pipefail;
-                         python3 tools/gpu_session.py run --out $OUT --minutes 6 epoch20k epoch20k_compiled 2>&1 | tee $OUT/log
+                         python3 tools/gpu_session.py run --out $OUT --minutes 6 epoch20k overhead epoch20k_compiled \
+                           2>&1 | tee $OUT/log
 
 That is issue 15's plan (issue 14's study ran on 2026-11-27: `run --study-epochs 10 --bs 32 study`, 384 s, after a
 first call with the wheels). What the steps took on an H200, 2026-11-27: the machine's start about 40 s; env 19 s,
@@ -41,6 +42,10 @@ and writes what it measured to $OUT/gpu_session.json (with its log and a few ima
   generator_fp16.pt.part*` gives a loadable .pt.
 - `epoch20k`: issue 15's training targets: `colornb prepare` of every photo 8 times (≥ 20,000), then one epoch of
   each stage (resnet18, bf16, batch 64): images/s per stage from fastai's epoch times, and the whole run's wall time.
+- `overhead`: after `epoch20k`, issue 15's fixed per-epoch overhead: `colornb train` with the same settings, three
+  epochs of each stage over 2,400 of the same photos; an epoch's time is a + N·b, so its last epoch against
+  `epoch20k`'s gives a, and what comes between two epochs (the preview, the log, the next epoch's start) is added
+  (about 60 s).
 - `epoch20k_compiled`: the same with `colornb train --compile` (G's traceable parts and D), two epochs of each stage
   from the same prepared file, the second timed (the compiler's time is in the first).
 - `steps_eager`: `steps` without its compiled row (compiling takes minutes).
@@ -342,6 +347,41 @@ def step_epoch20k(s:Session, bs:int, compiled:bool=False):
     r.update(peaks=peaks, note='photos: every shared photo 8 times (prepared once); 90 % train')
     return r
 
+def fixed_epoch_seconds(small:tuple, # (photos, seconds) of an epoch over a small set
+                        big:tuple # (photos, seconds) of an epoch over a large set, the same run otherwise
+                       )->float:
+    "The part of an epoch's time that does not grow with its photos: `a` of t = a + N·b, from two epochs."
+    (n_s, t_s), (n_b, t_b) = small, big
+    return (t_s * n_b - t_b * n_s) / (n_b - n_s)
+
+def step_overhead(s:Session, bs:int):
+    """Issue 15's fixed per-epoch overhead, after `epoch20k` in the same call: three epochs of each stage over 2,400 of
+    the same photos, with the same settings. An epoch's time is a + N·b: its own (`seconds`, the epoch log's training
+    and validation) against `epoch20k`'s gives a; what comes after it (`wall - seconds` of the next epoch: the preview,
+    the log line, the next epoch's start) is added."""
+    big = s.res.get('epoch20k')
+    if not isinstance(big, dict): raise RuntimeError('run epoch20k first, in the same call')
+    size, n = (64, 16) if s.dry else (256, 2400)
+    prepared, out = s.work/'photos_small.npy', s.work/'overhead'
+    r = _prepare(s, s.work/'photos_x8', prepared, size, '--n-images', n)
+    r['train_s'] = s.cmd('train', '--data', prepared, '--out', out, '--size', size, '--bs', bs, '--pretrain-epochs', 3,
+                         '--gan-epochs', 3, '--preview-every', 0, '--no-pretrained', '--overwrite', *s.train_args)
+    for stage in ('pretrain', 'gan'):
+        t = _epoch_seconds(out/f'{stage}_log.csv')
+        warmup = t['seconds'][0] - t['seconds'][-1] # the first epoch's extra (autotuning, first allocations)
+        fixed = fixed_epoch_seconds((r['photos'], t['seconds'][-1]), (big['photos'], big[stage]['epoch_s'] - warmup))
+        between = [w - e for w, e in zip(t['wall'][1:], t['seconds'][1:])]
+        per_photo_s = (big[stage]['epoch_s'] - warmup - t['seconds'][-1]) / (big['photos'] - r['photos'])
+        r[stage] = dict(epochs=t, warmup_s=round(warmup, 3), fixed_in_epoch_s=round(fixed, 3),
+                        between_epochs_s=round(max(between), 3), fixed_s=round(fixed + max(between), 3),
+                        per_photo_ms=round(per_photo_s * 1e3, 4))
+        print(f"{stage}: fixed per-epoch overhead {r[stage]['fixed_s']:.3f} s (in the epoch {fixed:.3f} s, between "
+              f"epochs {max(between):.3f} s); {r[stage]['per_photo_ms']:.3f} ms a photo", flush=True)
+    r['note'] = ('t = a + N·b between this run\'s last epoch and epoch20k\'s (its only, so less this run\'s first '
+                 'epoch\'s extra, warmup_s); fixed_s adds the most seen between two '
+                 'epochs (wall - seconds): after the log line, the preview and the next epoch\'s start; target < 0.5 s')
+    return r
+
 def step_study(s:Session, epochs:int, bs:int):
     """Issue 14's study at 256 px: every recipe with Lite0 random and ImageNet, measured on the held-out photos; stage 1
     at the recipe's rate (`LR_PRETRAIN`)."""
@@ -352,9 +392,11 @@ def step_study(s:Session, epochs:int, bs:int):
     return dict(runs={r['name']: r['metrics']['model'] for r in res['runs']}, baselines=res['baselines'],
                 settings=res['settings'])
 
-STEPS = ('env', 'infer', 'bench', 'recipe', 'study', 'epoch20k', 'epoch20k_compiled', 'profile', 'steps', 'steps_eager')
-PHOTO_STEPS = {'infer', 'recipe', 'study', 'epoch20k', 'epoch20k_compiled'} # the steps that read .data/photos
-NEEDS = dict(profile=60, steps=300, steps_eager=200) # seconds a step needs on the H200 (seen): not started with less left
+STEPS = ('env', 'infer', 'bench', 'recipe', 'study', 'epoch20k', 'overhead', 'epoch20k_compiled', 'profile', 'steps',
+         'steps_eager')
+PHOTO_STEPS = {'infer', 'recipe', 'study', 'epoch20k', 'overhead', 'epoch20k_compiled'} # they read .data/photos
+# seconds a step needs on the H200 (seen, or estimated for `overhead`): not started with less left
+NEEDS = dict(profile=60, steps=300, steps_eager=200, overhead=60)
 
 def run(steps:list, out:Path, minutes:float, dry:bool, pretrain_epochs:int, gan_epochs:int, bs:int, study_epochs:int):
     "There: install, then each step in order while time is left; results into `out`/gpu_session.json."
@@ -365,7 +407,7 @@ def run(steps:list, out:Path, minutes:float, dry:bool, pretrain_epochs:int, gan_
     todo = dict(env=lambda: step_env(s), infer=lambda: step_infer(s), bench=lambda: step_bench(s),
                 recipe=lambda: step_recipe(s, pretrain_epochs, gan_epochs, bs),
                 study=lambda: step_study(s, study_epochs, bs), epoch20k=lambda: step_epoch20k(s, bs),
-                epoch20k_compiled=lambda: step_epoch20k(s, bs, compiled=True),
+                overhead=lambda: step_overhead(s, bs), epoch20k_compiled=lambda: step_epoch20k(s, bs, compiled=True),
                 profile=lambda: step_profile(s, bs), steps=lambda: step_steps(s),
                 steps_eager=lambda: step_steps(s, compiled=False))
     for name in steps:
