@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['GENERATOR_FORMAT', 'MODEL_FORMAT', 'NO_GENERATOR', 'plain', 'deferred_ctrl_c', 'save_pt', 'load_pt', 'generator_meta',
            'save_generator', 'load_generator', 'generator_module', 'opt_state', 'load_opt_state', 'save_training_state',
-           'load_training_state', 'colornb_home', 'default_generator', 'generator_file']
+           'load_training_state', 'colornb_home', 'default_train_folder', 'default_generator', 'generator_file']
 
 # %% ../nbs/05_checkpoint.ipynb #8b9ccb75
 import os, re, signal, threading
@@ -170,14 +170,18 @@ def colornb_home()->Path:
     "colornb's folder for default outputs: `$COLORNB_HOME`, else `~/.colornb`."
     return Path(os.environ.get('COLORNB_HOME') or Path.home()/'.colornb').expanduser()
 
+def default_train_folder()->Path:
+    "Where `colornb train` and `train_colorizer` write a run unless told, and where `default_generator` looks first."
+    return colornb_home()/'train'
+
 # %% ../nbs/05_checkpoint.ipynb #85dc3a00
 NO_GENERATOR = ("no trained generator found: pass --checkpoint PT, or make one with `colornb demo` "
                 "(a few minutes on a CPU) or `colornb train --data DIR`")
 
 def default_generator()->Path:
     "The newest generator written by `colornb train` or `colornb demo` to their default folders, or None."
-    home = colornb_home()
-    found = [p for p in (home/'train'/'generator.pt', home/'demo'/'train'/'generator.pt') if p.exists()]
+    found = [p for p in (default_train_folder()/'generator.pt', colornb_home()/'demo'/'train'/'generator.pt')
+             if p.exists()]
     return max(found, key=lambda p: p.stat().st_mtime) if found else None
 
 # %% ../nbs/05_checkpoint.ipynb #e939a147

@@ -221,11 +221,11 @@ def evaluate_folder(data, # color photos: a folder (searched recursively), a lis
                     train_data=None, # the training photos, for the mean-colour baseline when the checkpoint lacks their colour
                     mean_ab=None, # or that baseline's colour (a, b) itself
                     holdout:float=0., # measure only this fixed held-out share of `data`, which `colornb train --holdout` never trains on (0: all the photos)
-                    max_side:int=512, # larger photos are scaled down to this first (None: compare at full size)
+                    max_side:int=512, # larger photos are scaled down to this first (0: compare at full size)
                     rank_by:str='ab_auc', # the metric best_worst.png ranks photos by
                     n_show:int=3, # best and worst photos shown
                     progress:bool=True, # show a progress bar
-                    device='auto' # where the model and the metrics run: 'auto' (a GPU if any), 'cpu', 'cuda', 'mps'
+                    device='auto' # where the model and the metrics run: 'auto' (a GPU if any), 'cpu', 'cuda', 'cuda:N', 'mps'
                    )->dict: # summary, rows, skipped metrics and photos, mean colour and its source, files written
     "Colorize the grayscale version of every photo in `data` and compare with the original, beside two baselines."
     _check_ranking(rank_by, n_show, out)

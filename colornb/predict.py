@@ -132,7 +132,7 @@ def colorize(image, # a path, PIL image or array, in any mode
              generator:torch.nn.Module, # from `load_generator`
              size:int=256, # render size: larger gives finer colour and costs more time
              precision:str='fp32', # 'bf16': bfloat16 autocast, faster on CPUs with AVX-512 BF16 and on recent GPUs
-             device='auto' # where to run: 'auto' (a GPU if any), 'cpu', 'cuda', 'mps'; None: the generator's
+             device='auto' # where to run: 'auto' (a GPU if any), 'cpu', 'cuda', 'cuda:N', 'mps'; None: the generator's
             )->Image.Image: # RGB, exactly the input's size and orientation
     "Colorize one image at its full resolution."
     img = open_image(image)
@@ -215,8 +215,8 @@ def colorize_files(inputs:list, # image files and folders
                    bs:int=8, # photos read and predicted together
                    progress:bool=True, # show a progress bar
                    precision:str='auto', # 'auto' (bf16 or fp16 on a GPU, fp32 on a CPU), 'fp32', 'bf16' or 'fp16'
-                   device='auto', # where to run: 'auto' (a GPU if any), 'cpu', 'cuda', 'mps'; None: the generator's
-                   workers:int=None # threads that decode and write; 0: none; default (None): one per core, at most 4
+                   device='auto', # where to run: 'auto' (a GPU if any), 'cpu', 'cuda', 'cuda:N', 'mps'; None: the generator's
+                   workers:int=None # threads that decode and write; 0: none (default: one per core, at most 4)
                   )->tuple: # (written: [(input, output)], failed: [(input, reason)])
     "Colorize files and folders into `out`, skipping and listing the inputs that cannot be read."
     out, files = writable_folder(out), expand_inputs(inputs, out)

@@ -24,7 +24,7 @@ from .data import colorization_dls
 from .generator import build_generator, GENERATOR_ARCHS
 from .discriminator import PatchDiscriminator
 from .checkpoint import (save_generator, load_generator, save_training_state,
-                                load_training_state, load_opt_state)
+                                load_training_state, load_opt_state, default_train_folder)
 from .visualize import ColorizationPreview, plot_losses, comparison_grid
 from .metrics import psnr, colorfulness
 from .training import (BatchLosses, StopOnNonFinite, EpochCheckpoint, SkipDoneEpochs, note_checkpoint,
@@ -227,7 +227,7 @@ def _start(resume, settings:TrainSettings, overrides:dict)->tuple:
     return replace(s, **kept), state
 
 def train_colorizer(data='coco', # 'coco', a folder of color photos, or a list of files
-                    out='runs/colornb', # folder for checkpoints, previews and plots
+                    out=None, # folder for checkpoints, previews and plots (default: `default_train_folder()`)
                     settings:TrainSettings=None, # the recipe (default: `TrainSettings()`)
                     resume=None, # a `model.pt` or `interrupted.pt` to continue from
                     show:bool=None, # show previews inline (default: in a notebook)
@@ -238,6 +238,7 @@ def train_colorizer(data='coco', # 'coco', a folder of color photos, or a list o
                    )->dict: # the files of the run
     "Run both training stages (or resume them), writing checkpoints, previews and loss plots to `out`."
     s, state = _start(resume, settings, overrides)
+    out = Path(ifnone(out, default_train_folder()))
     start_new_run(out, resume, overwrite)
     out = writable_folder(out) # before any epoch is trained that could not be saved
     use_local_gpu(); set_seed(s.seed)
@@ -281,7 +282,7 @@ def evaluate_colorizer(G:nn.Module, # generator
         ps += psnr(fake_rgb, real_rgb).clamp(max=100).sum().item()
         cf += colorfulness(fake_rgb).sum().item(); cf_real += colorfulness(real_rgb).sum().item()
         n += len(L)
-    return dict(valid_l1=l1 / n, psnr=ps / n, colorfulness=cf / n, real_colorfulness=cf_real / n)
+    return dict(valid_l1=l1 / n, psnr=ps / n, colorfulness=cf / n, original_colorfulness=cf_real / n)
 
 # %% ../nbs/11_train.ipynb #e45f4082
 def compare_pretraining(data, # photos, as for `train_colorizer`

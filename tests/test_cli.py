@@ -55,11 +55,12 @@ def test_every_subcommand_has_help(capsys):
     assert 'usage: colornb' in r.stdout
     from colornb.cli import main
     helps = {}
-    for sub in ('train', 'colorize', 'evaluate', 'demo', 'app'):          # each subcommand's help, in this process
+    for sub in ('train', 'prepare', 'colorize', 'evaluate', 'demo', 'app', 'export'): # each one's help, in this process
         with pytest.raises(SystemExit) as e: main([sub, '--help'])
         helps[sub] = capsys.readouterr().out
         assert e.value.code == 0, sub
         assert f'usage: colornb {sub}' in helps[sub], sub
+        assert 'None' not in helps[sub], (sub, helps[sub])                  # a value the command line cannot take
     assert '--train-data' in helps['evaluate']
 
 def test_colorize_keeps_a_12_megapixel_photo_whole(trained, tmp_path):
