@@ -23,19 +23,23 @@ class Config(NamedTuple):
     pad:bool=False # G's odd channel counts padded to multiples of 8 (`pad_channels`; with channels-last: `colornb train`'s GPU default)
     autotune:bool=True # cuDNN's autotuner (`CudnnAutotune`), as `colornb train` has it on a GPU
     data_included:bool=False # the batches loaded while the clock runs, from a `colornb prepare` file
+    blocking_copy:bool=False # with `data_included`: through fastai's `DataLoader`, whose copy to the GPU waits
     def name(self)->str:
         return self.precision + ''.join(f' {n}' for n, on in (('channels-last', self.channels_last),
                                         ('torch.compile', self.compile), ('channels padded', self.pad),
                                         ('without the autotuner', not self.autotune),
-                                        ('data included', self.data_included)) if on)
+                                        ('data included', self.data_included),
+                                        ("fastai's blocking copy", self.blocking_copy)) if on)
 
 def gpu_configs(quick:bool)->list:
     "The `Config`s to measure, fp32 eager without channels-last first: the baseline."
     if quick: return [Config(), Config('bf16', channels_last=True), Config('bf16', pad=True),
-                      Config('bf16', channels_last=True, pad=True), Config('bf16', data_included=True)]
+                      Config('bf16', channels_last=True, pad=True), Config('bf16', data_included=True),
+                      Config('bf16', data_included=True, blocking_copy=True)]
     return [Config(p, cl) for p in ('fp32', 'bf16', 'fp16') for cl in (False, True)] + [
         Config('bf16', autotune=False), Config('bf16', compile=True), Config('bf16', pad=True),
-        Config('bf16', channels_last=True, pad=True), Config('bf16', data_included=True)]
+        Config('bf16', channels_last=True, pad=True), Config('bf16', data_included=True),
+        Config('bf16', data_included=True, blocking_copy=True)]
 
 COCO_TRAIN_PHOTOS = 118_287
 # dense (no sparsity) bf16 tensor-core TFLOP/s from NVIDIA's datasheets; the first name found in the GPU's name counts

@@ -35,14 +35,21 @@ def _train_dls(data:str, size:int, bs:int, n_batches:int, dev:torch.device):
     return colorization_dls(files, size=size, bs=bs, valid_pct=1.5 / len(files), num_workers=0, check_photos=False,
                             device=dev)
 
-def _prepared_dls(data:str, size:int, bs:int, n_batches:int, dev:torch.device):
+def _prepared_dls(data:str, size:int, bs:int, n_batches:int, dev:torch.device, blocking_copy:bool=False):
     """`DataLoaders` of exactly `n_batches` training batches (and one validation photo) read from a `colornb prepare`
-    file of the photos in `data`, made beside it once: crops, flips and Lab on `dev`, as `colornb train` reads one."""
+    file of the photos in `data`, made beside it once: crops, flips and Lab on `dev`, as `colornb train` reads one;
+    `blocking_copy`: through fastai's `DataLoader`, whose copy to the GPU waits (from pageable memory), instead of
+    colornb's `NonBlockingDL`."""
+    from fastai.data.core import DataLoaders
+    from fastai.data.load import DataLoader
     from colornb.data import colorization_dls, prepare_photos
     n = bs * n_batches + 1
     npy = Path(data).parent/f'{Path(data).name}-{n}x{size}.npy'
     if not npy.exists(): prepare_photos(sorted(Path(data).glob('*.jpg'))[:n], npy, size=size)
-    return colorization_dls(str(npy), size=size, bs=bs, valid_pct=1 / n, device=dev)
+    dls = colorization_dls(str(npy), size=size, bs=bs, valid_pct=1 / n, device=dev)
+    if not blocking_copy: return dls
+    plain = (dl.new(cls=DataLoader, pin_memory=False) for dl in dls) # as colornb read them before `NonBlockingDL`
+    return DataLoaders(*plain, device=dev)
 
 def _made_up_front(dls, dev:torch.device):
     "`dls` with every batch made once, now, on `dev`: a fastai loop over them reads no photo while it is timed."
@@ -65,6 +72,7 @@ def train_fastai(stage:str, # 'pretrain' (L1) or 'gan'
                  pad:bool=False, # `pad_channels` of G: its full-size ResBlock's 97 channels computed as 104
                  autotune:bool=True, # cuDNN's autotuner on a GPU, as `colornb train` has it (`CudnnAutotune`)
                  data_included:bool=False, # batches loaded while the clock runs, from a `colornb prepare` file of `data`
+                 blocking_copy:bool=False, # with `data_included`: fastai's `DataLoader`, whose copy to the GPU waits
                  profile:int=0 # also profile the timed batches: the table of this many top operations, as 'profile'
                 )->dict: # 's_per_batch' over the timed batches, 'gpu_peak_mb'
     """Time per batch of colornb's Learner (its callbacks, progress bar and recorder included; validation not, data
@@ -79,7 +87,7 @@ def train_fastai(stage:str, # 'pretrain' (L1) or 'gan'
     from colornb.training import set_precision, fewer_host_reads
     dev = _device(device)
     set_seed(0)
-    if data_included: dls = _prepared_dls(data, size, bs, warmup + steps, dev)
+    if data_included: dls = _prepared_dls(data, size, bs, warmup + steps, dev, blocking_copy)
     else: dls = _made_up_front(_train_dls(data, size, bs, warmup + steps, dev), dev) # every batch made before
     torch.manual_seed(0)
     G = build_generator('resnet18', size=size, pretrained=False)

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['COCO_SUBSET', 'HOLDOUT_SEED', 'GRAY_MODES', 'PREPARED_SCALE', 'image_files', 'find_photos', 'split_holdout',
            'photo_status', 'keep_color_photos', 'RGBToLab', 'colorization_dls', 'prepare_photos', 'crop_and_flip',
-           'prepared_dls', 'mean_color']
+           'NonBlockingDL', 'prepared_dls', 'mean_color']
 
 # %% ../nbs/02_data.ipynb #f4d9a85b
 import hashlib, os, random, warnings
@@ -19,8 +19,8 @@ from fastai.data.transforms import get_image_files, RandomSplitter, FuncSplitter
 from fastai.data.external import untar_data, URLs
 from fastai.vision.core import PILImage
 from fastai.vision.augment import Resize, FlipItem, ResizeMethod
-from fastai.torch_core import TensorImage, defaults, default_device
-from fastai.data.load import DataLoader
+from fastai.torch_core import TensorImage, defaults, default_device, to_device
+from fastai.data.load import DataLoader, _loaders
 from fastai.data.core import DataLoaders
 from fastprogress.fastprogress import progress_bar
 from fasttransform import ItemTransform
@@ -249,6 +249,18 @@ def crop_and_flip(x:Tensor, # uint8 photos, (B, side, side, 3), on any device
     rows, cols = oy[:, None] + r, torch.where(flip[:, None], ox[:, None] + size - 1 - r, ox[:, None] + r)
     return x[torch.arange(B, device=dev)[:, None, None], rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
 
+class NonBlockingDL(DataLoader):
+    "fastai's `DataLoader`, copying each batch to its device without the host waiting for the copy (from pinned memory)."
+    def __iter__(self): # fastai's, with `non_blocking=True`
+        self.randomize(); self.before_iter()
+        self._DataLoader__idxs = self.get_idxs() # the epoch's order, which fastai's `DataLoader.sample` reads
+        for b in _loaders[self.fake_l.num_workers == 0](self.fake_l):
+            if self.pin_memory and type(b) == list: b = tuple(b) # pinning turns the tuples into lists
+            if self.device is not None: b = to_device(b, self.device, non_blocking=True)
+            yield self.after_batch(b)
+        self.after_iter()
+        if hasattr(self, 'it'): del self.it
+
 def prepared_dls(path, # a .npy written by `prepare_photos`
                  size:int=256, # training crop size
                  bs:int=16, # batch size
@@ -266,9 +278,10 @@ def prepared_dls(path, # a .npy written by `prepare_photos`
     to_lab, device = RGBToLab(), ifnone(device, default_device())
     def loader(rows, train):
         gather = lambda b: (torch.from_numpy(arr[np.sort(np.asarray(b))]),)
-        return DataLoader(rows, bs=bs, shuffle=train, drop_last=train, device=device,
-                          create_item=lambda i: rows[i], create_batch=gather, # a batch: one copy of rows
-                          after_batch=lambda b: to_lab((crop_and_flip(b[0], size, train),)))
+        return NonBlockingDL(rows, bs=bs, shuffle=train, drop_last=train, device=device,
+                             pin_memory=torch.device(device).type == 'cuda', # a copy to a GPU can then run alone
+                             create_item=lambda i: rows[i], create_batch=gather, # a batch: one copy of rows
+                             after_batch=lambda b: to_lab((crop_and_flip(b[0], size, train),)))
     return DataLoaders(loader(idx[n_valid:], True), loader(idx[:n_valid], False), device=device)
 
 # %% ../nbs/02_data.ipynb #4bcd2c93

@@ -263,7 +263,7 @@ def step_steps(s:Session, compiled:bool=True # with the compiled row (its compil
     rows = list(section3)
     default = dict(precision='bf16', channels_last=True, pad=True) # `colornb train`'s on a GPU
     configs = [Config('bf16'), Config(**default), *[Config(**default, compile=True)][:compiled],
-               Config(**default, data_included=True)]
+               Config(**default, data_included=True), Config(**default, data_included=True, blocking_copy=True)]
     n = 2 if s.dry else 64
     big = photo_folder(s.work/f'steps{n}', n * (warmup + steps) + 1, size + 32)
     rows += bench_gpu(str(big), size=size, batch_sizes=(n,), warmup=warmup, steps=steps, device=s.device,
