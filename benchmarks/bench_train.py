@@ -85,6 +85,7 @@ def train_fastai(stage:str, # 'pretrain' (L1) or 'gan'
     from colornb.pretrain import pretrain_learner
     from colornb.gan import gan_learner, compile_networks
     from colornb.training import set_precision, fewer_host_reads
+    if blocking_copy and not data_included: raise ValueError('blocking_copy is a way of loading: it needs data_included')
     dev = _device(device)
     set_seed(0)
     if data_included: dls = _prepared_dls(data, size, bs, warmup + steps, dev, blocking_copy)

@@ -171,7 +171,7 @@ def colornb_home()->Path:
     return Path(os.environ.get('COLORNB_HOME') or Path.home()/'.colornb').expanduser()
 
 def default_train_folder()->Path:
-    "Where `colornb train` and `train_colorizer` write a run unless told, and where `default_generator` looks first."
+    "Where `colornb train` and `train_colorizer` write a new run unless told; `default_generator` looks there."
     return colornb_home()/'train'
 
 # %% ../nbs/05_checkpoint.ipynb #85dc3a00

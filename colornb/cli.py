@@ -113,7 +113,7 @@ def _add_train(sub):
                         "for the COCO sample")
     add_options(p, TrainSettings, choices=TRAIN_CHOICES)
     p.add_argument('--out', type=Path, default=None,
-                   help='output folder (default: $COLORNB_HOME/train, ~/.colornb/train)')
+                   help="output folder (default: --resume's folder, else $COLORNB_HOME/train, ~/.colornb/train)")
     p.add_argument('--resume', type=Path, default=None, metavar='PT',
                    help='continue from a model.pt written by an earlier run')
     p.add_argument('--overwrite', action='store_true',

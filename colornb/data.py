@@ -250,13 +250,13 @@ def crop_and_flip(x:Tensor, # uint8 photos, (B, side, side, 3), on any device
     return x[torch.arange(B, device=dev)[:, None, None], rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
 
 class NonBlockingDL(DataLoader):
-    "fastai's `DataLoader`, copying each batch to its device without the host waiting for the copy (from pinned memory)."
+    "fastai's `DataLoader`; with `pin_memory` (on a GPU), each batch is copied without the host waiting for the copy."
     def __iter__(self): # fastai's, with `non_blocking=True`
         self.randomize(); self.before_iter()
         self._DataLoader__idxs = self.get_idxs() # the epoch's order, which fastai's `DataLoader.sample` reads
         for b in _loaders[self.fake_l.num_workers == 0](self.fake_l):
             if self.pin_memory and type(b) == list: b = tuple(b) # pinning turns the tuples into lists
-            if self.device is not None: b = to_device(b, self.device, non_blocking=True)
+            if self.device is not None: b = to_device(b, self.device, non_blocking=self.pin_memory)
             yield self.after_batch(b)
         self.after_iter()
         if hasattr(self, 'it'): del self.it

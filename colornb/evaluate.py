@@ -225,7 +225,7 @@ def evaluate_folder(data, # color photos: a folder (searched recursively), a lis
                     rank_by:str='ab_auc', # the metric best_worst.png ranks photos by
                     n_show:int=3, # best and worst photos shown
                     progress:bool=True, # show a progress bar
-                    device='auto' # where the model and the metrics run: 'auto' (a GPU if any), 'cpu', 'cuda', 'cuda:N', 'mps'
+                    device='auto' # where the model and metrics run: 'auto' (a GPU if any), 'cpu', 'cuda', 'cuda:N', 'mps'
                    )->dict: # summary, rows, skipped metrics and photos, mean colour and its source, files written
     "Colorize the grayscale version of every photo in `data` and compare with the original, beside two baselines."
     _check_ranking(rank_by, n_show, out)

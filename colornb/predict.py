@@ -215,7 +215,7 @@ def colorize_files(inputs:list, # image files and folders
                    bs:int=8, # photos read and predicted together
                    progress:bool=True, # show a progress bar
                    precision:str='auto', # 'auto' (bf16 or fp16 on a GPU, fp32 on a CPU), 'fp32', 'bf16' or 'fp16'
-                   device='auto', # where to run: 'auto' (a GPU if any), 'cpu', 'cuda', 'cuda:N', 'mps'; None: the generator's
+                   device='auto', # 'auto' (a GPU if any), 'cpu', 'cuda', 'cuda:N', 'mps'; None: the generator's
                    workers:int=None # threads that decode and write; 0: none (default: one per core, at most 4)
                   )->tuple: # (written: [(input, output)], failed: [(input, reason)])
     "Colorize files and folders into `out`, skipping and listing the inputs that cannot be read."

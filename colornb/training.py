@@ -11,7 +11,7 @@ __all__ = ['DEVICES', 'PRECISIONS', 'adam', 'read_losses', 'BatchLosses', 'NonFi
            'is_main_process', 'use_local_gpu', 'end_distributed', 'distributed_ctx']
 
 # %% ../nbs/08_training.ipynb #fcaaed83
-import math, os, sys, time
+import math, os, sys, time, warnings
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 import torch
@@ -377,11 +377,13 @@ def set_precision(learn:Learner, # a colornb learner
 @contextmanager
 def undone_on_error(learn:Learner # a learner about to fit
                    ):
-    "On an error or Ctrl-C in the block, undo what `PaddedChannelsLast` and `CudnnAutotune` set for the fit, then re-raise."
+    "On an error or Ctrl-C in the block, undo what `PaddedChannelsLast` and `CudnnAutotune` set, then re-raise."
     try: yield
     except BaseException:
-        for cb in learn.cbs:
-            if isinstance(cb, (PaddedChannelsLast, CudnnAutotune)): cb.after_fit()
+        for cb in learn.cbs: # those added to the learner; a fit's own `cbs` are gone by now
+            if not isinstance(cb, (PaddedChannelsLast, CudnnAutotune)): continue
+            try: cb.after_fit()
+            except Exception as e: warnings.warn(f"Could not undo {type(cb).__name__} after the error: {e}")
         raise
 
 # %% ../nbs/08_training.ipynb #8ccae86f

@@ -42,17 +42,17 @@ and writes what it measured to $OUT/gpu_session.json (with its log and a few ima
 - `epoch20k`: issue 15's training targets: `colornb prepare` of every photo 8 times (≥ 20,000), then one epoch of
   each stage (resnet18, bf16, batch 64): images/s per stage from fastai's epoch times, and the whole run's wall time.
 - `overhead`: after `epoch20k`, issue 15's fixed per-epoch overhead: `colornb train` with the same settings, three
-  epochs of each stage over 2,400 of the same photos; an epoch's time is a + N·b, so its last epoch against
-  `epoch20k`'s gives a, and what comes between two epochs (the preview, the log, the next epoch's start) is added
-  (about 60 s).
+  epochs of each stage over 2,560 of the same photos; an epoch's time is a + N·b, so its steady epochs against
+  `epoch20k`'s give a, and what comes between two epochs (the preview, the log, the next epoch's start) is added (the
+  step takes about 60 s).
 - `epoch20k_compiled`: the same with `colornb train --compile` (G's traceable parts and D), two epochs of each stage
   from the same prepared file, the second timed (the compiler's time is in the first).
 - `steps_eager`: `steps` without its compiled row (compiling takes minutes).
 - `steps`: the training step alone, shorter than `bench`: section 3 on the GPU (fastai against a plain loop, both
   with PyTorch's Adam), then section 5 at batch 64: bf16 (the baseline) and `colornb train`'s GPU default since
   2026-11-27, bf16 in channels-last with G's 97-channel convolutions padded to 104 (`PaddedChannelsLast`): alone,
-  compiled (`compile_networks`), with the data loaded while the clock runs; the first two at batch 128 too. Each row
-  with its TFLOP/s, MFU and COCO epoch.
+  with the data loaded while the clock runs (colornb's `NonBlockingDL`, then fastai's waiting copy), the first two at
+  batch 128 too, and last compiled (`compile_networks`). Each row with its TFLOP/s, MFU and COCO epoch.
 - `profile`: torch.profiler over 5 training batches of each stage through colornb's Learner (resnet18, 256 px, bf16,
   padded channels-last as `colornb train` has it on a GPU, batch 64), the top 30 operations by GPU time into
   gpu_session.json and the log: where a step's time goes (issue 15).
@@ -251,8 +251,9 @@ def step_steps(s:Session, compiled:bool=True # with the compiled row (its compil
               ):
     """The training step alone: section 3 (fastai against a plain loop, both with PyTorch's Adam), then section 5 at
     batch 64 in bf16, the baseline, and in `colornb train`'s GPU default since 2026-11-27, padded channels-last: alone,
-    compiled, with the data loaded while the clock runs, and at batch 128 (issue 15). The rows measured on 2026-11-27
-    (fp32, without the autotuner, padding or channels-last alone) are not repeated."""
+    with the data loaded while the clock runs (through `NonBlockingDL`, then fastai's waiting copy), at batch 128, and
+    compiled, last (issue 15). The rows measured on 2026-11-27 (fp32, without the autotuner, padding or channels-last
+    alone) are not repeated."""
     from harness import photo_folder, print_table
     from bench_train import bench_train
     from bench_gpu import bench_gpu, Config
@@ -262,16 +263,16 @@ def step_steps(s:Session, compiled:bool=True # with the compiled row (its compil
     print_table('fastai against a plain loop', section3) # now: a call stopped at its limit keeps what was measured
     rows = list(section3)
     default = dict(precision='bf16', channels_last=True, pad=True) # `colornb train`'s on a GPU
-    configs = [Config('bf16'), Config(**default), *[Config(**default, compile=True)][:compiled],
-               Config(**default, data_included=True), Config(**default, data_included=True, blocking_copy=True)]
+    configs = [Config('bf16'), Config(**default), Config(**default, data_included=True),
+               Config(**default, data_included=True, blocking_copy=True)]
+    measure = lambda folder, n, configs: bench_gpu(str(folder), size=size, batch_sizes=(n,), warmup=warmup,
+                                                   steps=steps, device=s.device, configs=configs)
     n = 2 if s.dry else 64
     big = photo_folder(s.work/f'steps{n}', n * (warmup + steps) + 1, size + 32)
-    rows += bench_gpu(str(big), size=size, batch_sizes=(n,), warmup=warmup, steps=steps, device=s.device,
-                      configs=configs[:2] if s.dry else configs)
-    if not s.dry: # does a larger batch fill it more?
-        big = photo_folder(s.work/'steps128', 128 * (warmup + steps) + 1, size + 32)
-        rows += bench_gpu(str(big), size=size, batch_sizes=(128,), warmup=warmup, steps=steps, device=s.device,
-                          configs=configs[:2])
+    rows += measure(big, n, configs[:2] if s.dry else configs)
+    if not s.dry: # does a larger batch fill it more? Then the compiled row, last: compiling takes minutes
+        rows += measure(photo_folder(s.work/'steps128', 128 * (warmup + steps) + 1, size + 32), 128, configs[:2])
+        if compiled: rows += measure(big, n, [Config(**default, compile=True)])
     print_table('training steps', rows[len(section3):])
     return rows
 
@@ -281,6 +282,17 @@ def _prepare(s:Session, photos:Path, out:Path, size:int, *args)->dict:
     return dict(prepare_s=t, photos=_prepared_count(out))
 
 def _prepared_count(prepared:Path)->int: return len(json.loads(prepared.with_suffix('.json').read_text())['files'])
+
+def trained_photos(n:int, # photos in the prepared file
+                   bs:int # batch size
+                  )->int:
+    """Photos one epoch of `colornb train` trains on, from a prepared file of `n`: it holds back `colorization_dls`'s
+    default share for validation (a fifth) and drops the last, incomplete training batch."""
+    import inspect
+    from colornb.data import colorization_dls
+    valid_pct = inspect.signature(colorization_dls).parameters['valid_pct'].default
+    n_valid = max(1, round(valid_pct * n))
+    return (n - n_valid) // bs * bs
 
 def _epoch_seconds(log:Path)->dict:
     "The epochs' times from an epoch log (`EpochLog`): `seconds` (training and validation) and `wall` (all), in s."
@@ -305,9 +317,9 @@ def step_recipe(s:Session, pretrain_epochs:int, gan_epochs:int, bs:int):
               pretrain_epochs, '--gan-epochs', gan_epochs, '--preview-every', 0, '--arch', LITE0,
               '--encoder-weights', lite0_weights(), '--lr-pretrain', LR_PRETRAIN, '--overwrite', *s.train_args)
     epochs = pretrain_epochs + gan_epochs
-    r.update(train_s=t, epochs=epochs, images_per_s_end_to_end=r['photos'] * 0.9 * epochs / t,
+    r.update(train_s=t, epochs=epochs, images_per_s_end_to_end=trained_photos(r['photos'], bs) * epochs / t,
              note='train_s: the whole `colornb train` process (imports, data, validation, checkpoints); '
-                  'about 90 % of the photos train, 10 % validate')
+                  'images/s: the photos trained on (`trained_photos`: a fifth validate)')
     r['evaluate_s'] = s.cmd('evaluate', '--data', _photos(s), '--holdout', '0.1', '--checkpoint', out/'generator.pt',
                             '--size', size, '--device', s.device, '--out', s.work/'evaluate_recipe')
     metrics = json.loads((s.work/'evaluate_recipe'/'metrics.json').read_text())
@@ -339,14 +351,15 @@ def step_epoch20k(s:Session, bs:int, compiled:bool=False):
     peaks = gpu_peaks(s.device, quick=s.dry)
     for stage in ('pretrain', 'gan'):
         t = _epoch_seconds(out/f'{stage}_log.csv')
-        images_per_s = r['photos'] * 0.9 / t['seconds'][-1]
+        images_per_s = trained_photos(r['photos'], bs) / t['seconds'][-1]
         r[stage] = dict(epoch_s=t['seconds'][-1], wall_s=t['wall'][-1], first_epoch_s=t['seconds'][0],
                         images_per_s=round(images_per_s, 1),
                         **utilization(images_per_s, step_flops(stage, size), peaks),
                         note='epoch_s: the last epoch, training and validation of 10 %; wall_s: also what comes '
                              'before it (the fit\'s start, or the previous epoch\'s files); the stage-end checkpoint '
                              'is in train_s; tflops and the shares of the peaks: the step\'s matrix work at that rate')
-    r.update(peaks=peaks, note='photos: every shared photo 8 times (prepared once); 90 % train')
+    r.update(peaks=peaks, trained_photos=trained_photos(r['photos'], bs),
+             note='photos: every shared photo 8 times (prepared once); images/s: trained_photos over the epoch')
     return r
 
 def fixed_epoch_seconds(small:tuple, # (photos, seconds) of an epoch over a small set
@@ -357,31 +370,34 @@ def fixed_epoch_seconds(small:tuple, # (photos, seconds) of an epoch over a smal
     return (t_s * n_b - t_b * n_s) / (n_b - n_s)
 
 def step_overhead(s:Session, bs:int):
-    """Issue 15's fixed per-epoch overhead, after `epoch20k` in the same call: three epochs of each stage over 2,400 of
-    the same photos, with the same settings. An epoch's time is a + N·b: its own (`seconds`, the epoch log's training
-    and validation) against `epoch20k`'s gives a; what comes after it (`wall - seconds` of the next epoch: the preview,
-    the log line, the next epoch's start) is added."""
+    """Issue 15's fixed per-epoch overhead, after `epoch20k` in the same call: three epochs of each stage over 2,560 of
+    the same photos (2,048 train: whole batches), with the same settings. An epoch's time is a + N·b (N: the photos it
+    trains on, `trained_photos`; a fifth more validate in both runs): the mean of this run's last two epochs
+    (`seconds`, the epoch log's training and validation) against `epoch20k`'s only epoch, less the first epoch's extra
+    seen here (autotuning, first allocations), gives a; what comes after an epoch's log line (`wall - seconds` of the
+    next: the preview, the log, the next epoch's start), last seen between epochs 2 and 3, is added."""
     big = s.res.get('epoch20k')
     if not isinstance(big, dict): raise RuntimeError('run epoch20k first, in the same call')
-    size, n = (64, 16) if s.dry else (256, 2400)
+    size, n = (64, 16) if s.dry else (256, 2560)
     prepared, out = s.work/'photos_small.npy', s.work/'overhead'
     r = _prepare(s, s.work/'photos_x8', prepared, size, '--n-images', n)
     r['train_s'] = s.cmd('train', '--data', prepared, '--out', out, '--size', size, '--bs', bs, '--pretrain-epochs', 3,
                          '--gan-epochs', 3, '--preview-every', 0, '--no-pretrained', '--overwrite', *s.train_args)
+    n_small, n_big = trained_photos(r['photos'], bs), trained_photos(big['photos'], bs)
     for stage in ('pretrain', 'gan'):
         t = _epoch_seconds(out/f'{stage}_log.csv')
-        warmup = t['seconds'][0] - t['seconds'][-1] # the first epoch's extra (autotuning, first allocations)
-        fixed = fixed_epoch_seconds((r['photos'], t['seconds'][-1]), (big['photos'], big[stage]['epoch_s'] - warmup))
-        between = [w - e for w, e in zip(t['wall'][1:], t['seconds'][1:])]
-        per_photo_s = (big[stage]['epoch_s'] - warmup - t['seconds'][-1]) / (big['photos'] - r['photos'])
+        steady = sum(t['seconds'][1:]) / len(t['seconds'][1:])
+        warmup = t['seconds'][0] - steady
+        fixed = fixed_epoch_seconds((n_small, steady), (n_big, big[stage]['epoch_s'] - warmup))
+        between = t['wall'][-1] - t['seconds'][-1]
+        per_photo_s = (big[stage]['epoch_s'] - warmup - steady) / (n_big - n_small)
         r[stage] = dict(epochs=t, warmup_s=round(warmup, 3), fixed_in_epoch_s=round(fixed, 3),
-                        between_epochs_s=round(max(between), 3), fixed_s=round(fixed + max(between), 3),
+                        between_epochs_s=round(between, 3), fixed_s=round(fixed + between, 3),
                         per_photo_ms=round(per_photo_s * 1e3, 4))
-        print(f"{stage}: fixed per-epoch overhead {r[stage]['fixed_s']:.3f} s (in the epoch {fixed:.3f} s, between "
-              f"epochs {max(between):.3f} s); {r[stage]['per_photo_ms']:.3f} ms a photo", flush=True)
-    r['note'] = ('t = a + N·b between this run\'s last epoch and epoch20k\'s (its only, so less this run\'s first '
-                 'epoch\'s extra, warmup_s); fixed_s adds the most seen between two '
-                 'epochs (wall - seconds): after the log line, the preview and the next epoch\'s start; target < 0.5 s')
+        print(f"{stage}: fixed per-epoch overhead {fixed + between:.3f} s (in the epoch {fixed:.3f} s, between "
+              f"epochs {between:.3f} s); {per_photo_s * 1e3:.3f} ms a photo trained", flush=True)
+    r.update(trained_photos=n_small, note='a of t = a + N·b (N: photos trained) from this run\'s steady epochs and '
+             'epoch20k\'s, less warmup_s; fixed_s adds what comes between two epochs; target < 0.5 s')
     return r
 
 def step_study(s:Session, epochs:int, bs:int):
@@ -399,7 +415,7 @@ STEPS = ('env', 'infer', 'bench', 'recipe', 'study', 'epoch20k', 'overhead', 'ep
 PHOTO_STEPS = {'infer', 'recipe', 'study', 'epoch20k', 'overhead', 'epoch20k_compiled'} # they read .data/photos
 LITE0_STEPS = {'recipe', 'study'} # they need the Lite0 ImageNet weights (.whl-lite0)
 # seconds a step needs on the H200 (seen, or estimated for `overhead`): not started with less left
-NEEDS = dict(profile=60, steps=300, steps_eager=200, overhead=60)
+NEEDS = dict(profile=60, steps=330, steps_eager=230, overhead=60)
 
 def run(steps:list, out:Path, minutes:float, dry:bool, pretrain_epochs:int, gan_epochs:int, bs:int, study_epochs:int):
     "There: install, then each step in order while time is left; results into `out`/gpu_session.json."
