@@ -5,7 +5,8 @@ import os
 _workers = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))
 THREADS_SET_HERE = _workers > 1 and 'OMP_NUM_THREADS' not in os.environ # the web app's server is started without it
 if THREADS_SET_HERE: os.environ['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // _workers))
-import subprocess, sys, numpy as np, pytest
+import contextlib, io, subprocess, sys, numpy as np, pytest
+from unittest import mock
 from pathlib import Path
 from PIL import Image
 
@@ -34,6 +35,17 @@ def colornb(*args, home=None, env:dict=None):
     "Run the `colornb` command with `args`; `home` sets COLORNB_HOME, `env` more environment variables."
     env = dict(os.environ, **({'COLORNB_HOME': str(home)} if home else {}), **(env or {}))
     return subprocess.run([*COLORNB, *map(str, args)], capture_output=True, text=True, env=env)
+
+def colornb_here(*args, home=None, env:dict=None):
+    """`colornb args` run by `colornb.cli.main` in this process, as a `CompletedProcess` like `colornb`'s: the same exit
+    status and output, without the 4-5 s of CPU that each new process spends importing torch and fastai."""
+    from colornb.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    env = {**({'COLORNB_HOME': str(home)} if home else {}), **(env or {})}
+    with mock.patch.dict(os.environ, env), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try: code = main([str(a) for a in args])
+        except SystemExit as e: code = e.code if isinstance(e.code, int) else int(e.code is not None) # argparse's
+    return subprocess.CompletedProcess(['colornb', *map(str, args)], code, out.getvalue(), err.getvalue())
 
 # previews at epoch ends only; --preview-every 1 adds one after every batch
 TINY = ['--size', '64', '--bs', '4', '--no-pretrained', '--num-workers', '0', '--preview-every', '0', '--save-every', '0']

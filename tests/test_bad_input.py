@@ -2,7 +2,7 @@
 import hashlib, os, subprocess, sys, warnings, numpy as np, pytest, torch
 from pathlib import Path
 from PIL import Image
-from conftest import colornb, color_photo, without_root_powers, read_only_folder, TINY, COLORNB
+from conftest import colornb_here, color_photo, without_root_powers, read_only_folder, TINY, COLORNB
 
 def _photo(w=96, h=64):
     y, x = np.mgrid[0:h, 0:w]
@@ -68,7 +68,7 @@ def test_colorize_function(battery):
 def test_colorize_command(battery, tmp_path):
     d, expected, ckpt = battery
     before = _digests(d)
-    r = colornb('colorize', *[d/n for n in expected], '--out', tmp_path/'out', '--checkpoint', ckpt, '--size', '64')
+    r = colornb_here('colorize', *[d/n for n in expected], '--out', tmp_path/'out', '--checkpoint', ckpt, '--size', '64')
     assert r.returncode == 1
     assert 'Traceback' not in r.stderr
     errors = [l for l in r.stderr.splitlines() if l.startswith('colornb colorize: ')]
@@ -83,11 +83,11 @@ def test_colorize_command(battery, tmp_path):
 def test_output_folder_problems(battery, tmp_path):
     d, expected, ckpt = battery
     (tmp_path/'a file').write_text('x')
-    r = colornb('colorize', d/'rgba.png', '--out', tmp_path/'a file'/'out', '--checkpoint', ckpt)
+    r = colornb_here('colorize', d/'rgba.png', '--out', tmp_path/'a file'/'out', '--checkpoint', ckpt)
     assert r.returncode == 1
     assert r.stderr.strip().splitlines()[-1].startswith(f"colornb colorize: error: Cannot write to the output folder {tmp_path/'a file'/'out'}: Not a directory")
     before = _digests(d)
-    r = colornb('colorize', d, '--out', d, '--checkpoint', ckpt, '--size', '64')   # output folder = input folder
+    r = colornb_here('colorize', d, '--out', d, '--checkpoint', ckpt, '--size', '64')   # output folder = input folder
     assert r.returncode == 1
     assert all(before[p] == h for p, h in _digests(d).items() if p in before)
     assert (d/'rgba-colorized.png').exists()

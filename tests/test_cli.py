@@ -1,7 +1,9 @@
-"The `colornb` command line as users run it: a subprocess on a folder of photos."
+"""The `colornb` command line as users run it, on folders of photos: as a process for the help, a usage error and
+the shared training run (`trained`), the rest through `colornb.cli.main` in this process (`colornb_here`: the same exit
+status and output, without a new process's seconds of imports)."""
 import os, subprocess, sys, torch, pytest
 from pathlib import Path
-from conftest import colornb, TINY
+from conftest import colornb, colornb_here, TINY
 
 def test_train_writes_every_file(trained):
     data, out, r = trained
@@ -31,7 +33,7 @@ def test_checkpoints_record_what_they_hold(trained):
 
 def test_nan_loss_stops_with_the_step_and_no_checkpoint(trained, tmp_path):
     data, _, _ = trained
-    r = colornb('train', '--data', data, '--pretrain-epochs', '2', '--gan-epochs', '1', '--out', tmp_path, '--lr-pretrain', '1e30', *TINY)
+    r = colornb_here('train', '--data', data, '--pretrain-epochs', '2', '--gan-epochs', '1', '--out', tmp_path, '--lr-pretrain', '1e30', *TINY)
     assert r.returncode == 1
     last = r.stderr.strip().splitlines()[-1]
     assert last.startswith('colornb train: error: pretrain loss became nan at epoch 1, batch 2 (step 2)'), last
@@ -40,11 +42,11 @@ def test_nan_loss_stops_with_the_step_and_no_checkpoint(trained, tmp_path):
     assert not list(tmp_path.glob('*.pt'))
 
 def test_bad_input_is_one_line(tmp_path):
-    r = colornb('train', '--data', tmp_path/'missing', *TINY, home=tmp_path/'home') # not the user's ~/.colornb
+    r = colornb_here('train', '--data', tmp_path/'missing', *TINY, home=tmp_path/'home') # not the user's ~/.colornb
     assert r.returncode == 1
     assert r.stderr.strip().splitlines()[-1] == f"colornb train: error: Image source {tmp_path/'missing'} does not exist"
     (tmp_path/'not_a_model.pt').write_bytes(b'garbage')
-    r = colornb('train', '--data', tmp_path, '--resume', tmp_path/'not_a_model.pt', *TINY, home=tmp_path/'home')
+    r = colornb_here('train', '--data', tmp_path, '--resume', tmp_path/'not_a_model.pt', *TINY, home=tmp_path/'home')
     assert r.returncode == 1
     assert 'not_a_model.pt' in r.stderr
     assert 'Traceback' not in r.stderr
@@ -70,7 +72,7 @@ def test_colorize_keeps_a_12_megapixel_photo_whole(trained, tmp_path):
     y, x = np.mgrid[0:3000, 0:4000]
     big = np.stack([(x // 16) % 256, (y // 12) % 256, ((x + y) // 28) % 256], -1).astype(np.uint8)
     Image.fromarray(big).convert('L').save(tmp_path/'old photo.jpg', quality=90)
-    r = colornb('colorize', tmp_path/'old photo.jpg', '--out', tmp_path/'out', '--checkpoint', run/'generator.pt')
+    r = colornb_here('colorize', tmp_path/'old photo.jpg', '--out', tmp_path/'out', '--checkpoint', run/'generator.pt')
     assert r.returncode == 0, r.stderr
     out = Image.open(tmp_path/'out'/'old photo.png')
     assert out.size == (4000, 3000)
@@ -78,7 +80,7 @@ def test_colorize_keeps_a_12_megapixel_photo_whole(trained, tmp_path):
     a = np.asarray(out.reduce(8)).astype(int)
     assert (a.max(-1) - a.min(-1)).mean() > 1   # colour that was not in the grayscale input
     # in bfloat16: the same picture within a few levels
-    r = colornb('colorize', tmp_path/'old photo.jpg', '--out', tmp_path/'bf16', '--checkpoint', run/'generator.pt', '--precision', 'bf16')
+    r = colornb_here('colorize', tmp_path/'old photo.jpg', '--out', tmp_path/'bf16', '--checkpoint', run/'generator.pt', '--precision', 'bf16')
     assert r.returncode == 0, r.stderr
     b = np.asarray(Image.open(tmp_path/'bf16'/'old photo.png').reduce(8)).astype(int)
     assert np.abs(a - b).mean() < 2, np.abs(a - b).mean()
@@ -88,7 +90,7 @@ def test_colorize_a_mixed_folder_with_the_last_trained_generator(trained, tmp_pa
     broken files are listed on stderr, the others colorized, and the exit status is 1."""
     import shutil
     data, run, _ = trained
-    r = colornb('colorize', data/'0.jpg', '--out', tmp_path/'out', home=tmp_path/'empty-home')
+    r = colornb_here('colorize', data/'0.jpg', '--out', tmp_path/'out', home=tmp_path/'empty-home')
     assert r.returncode == 1
     assert 'no trained generator found' in r.stderr
     assert 'colornb demo' in r.stderr
@@ -99,7 +101,7 @@ def test_colorize_a_mixed_folder_with_the_last_trained_generator(trained, tmp_pa
     color_photo(data/'good.jpg'); color_photo(data/'also good.png', seed=3)
     (data/'broken.jpg').write_bytes(b'\xff\xd8\xff\xe0 definitely not a jpeg')
     (data/'truncated.png').write_bytes((data/'also good.png').read_bytes()[:200])
-    r = colornb('colorize', data, '--out', tmp_path/'out', home=tmp_path/'home')
+    r = colornb_here('colorize', data, '--out', tmp_path/'out', home=tmp_path/'home')
     assert r.returncode == 1
     assert sorted(p.name for p in (tmp_path/'out').iterdir()) == ['also good.png', 'good.png']
     errors = [l for l in r.stderr.splitlines() if l.startswith('colornb colorize: Cannot read')]
@@ -138,7 +140,7 @@ def test_usage_errors_exit_2(tmp_path, capsys):
     assert (tmp_path/'run'/'model.pt').read_bytes() == b'an earlier run of hours'
 
 def test_demo_writes_its_results_and_says_where(tmp_path):
-    r = colornb('demo', '--out', tmp_path/'demo', '--size', '48', '--pretrain-epochs', '1', '--gan-epochs', '1')
+    r = colornb_here('demo', '--out', tmp_path/'demo', '--size', '48', '--pretrain-epochs', '1', '--gan-epochs', '1')
     assert r.returncode == 0, r.stderr
     for name in ['comparison.png', 'metrics.md', 'metrics.csv', 'train/generator.pt', 'train/losses.png']: assert (tmp_path/'demo'/name).exists(), name
     assert len(list((tmp_path/'demo'/'before_after').glob('*.png'))) == 4
@@ -148,11 +150,11 @@ def test_demo_writes_its_results_and_says_where(tmp_path):
 
 def test_stage_one_alone_then_stage_two_elsewhere(trained, tmp_path):
     data, _, _ = trained
-    r = colornb('train', '--data', data, '--pretrain-epochs', '1', '--gan-epochs', '0', '--out', tmp_path/'a', *TINY)
+    r = colornb_here('train', '--data', data, '--pretrain-epochs', '1', '--gan-epochs', '0', '--out', tmp_path/'a', *TINY)
     assert r.returncode == 0, r.stderr
     assert torch.load(tmp_path/'a'/'model.pt', weights_only=True)['stage'] == 'pretrain'
     assert torch.load(tmp_path/'a'/'generator.pt', weights_only=True)['meta']['stage'] == 'pretrain' # no GAN stage: stage 1's is final
-    r = colornb('train', '--data', data, '--pretrain-epochs', '1', '--gan-epochs', '1', '--out', tmp_path/'b', '--resume', tmp_path/'a'/'model.pt', *TINY)
+    r = colornb_here('train', '--data', data, '--pretrain-epochs', '1', '--gan-epochs', '1', '--out', tmp_path/'b', '--resume', tmp_path/'a'/'model.pt', *TINY)
     assert r.returncode == 0, r.stderr
     model = torch.load(tmp_path/'b'/'model.pt', weights_only=True)
     assert (model['stage'], model['epoch']) == ('gan', 1)
@@ -165,11 +167,11 @@ def test_prepare_then_train_from_the_prepared_file(tmp_path):
     data = tmp_path/'photos'; data.mkdir()
     for i in range(10): color_photo(data/f'{i}.jpg', size=(80 + 4*i, 72), seed=i)
     npy = tmp_path/'photos.npy'
-    r = colornb('prepare', '--data', data, '--out', npy, '--size', '64')
+    r = colornb_here('prepare', '--data', data, '--out', npy, '--size', '64')
     assert r.returncode == 0, r.stderr
     assert f'Prepared 10 photos of {data} as 72×72 squares in {npy}' in r.stdout
     assert np.load(npy, mmap_mode='r').shape == (10, 72, 72, 3)
-    r = colornb('train', '--data', npy, '--pretrain-epochs', '1', '--gan-epochs', '0', '--out', tmp_path/'run', *TINY)
+    r = colornb_here('train', '--data', npy, '--pretrain-epochs', '1', '--gan-epochs', '0', '--out', tmp_path/'run', *TINY)
     assert r.returncode == 0, r.stderr
     model = torch.load(tmp_path/'run'/'model.pt', weights_only=True)
     assert (model['stage'], model['epoch'], model['config']['data']) == ('pretrain', 1, str(npy))

@@ -1,7 +1,8 @@
-"`colornb evaluate` as users run it: a subprocess on a folder of photos, with a tiny untrained generator."
+"""`colornb evaluate` as users run it, on a folder of photos, with a tiny untrained generator: as a process for the
+full evaluation, the rest through `colornb.cli.main` in this process (`colornb_here`)."""
 import csv, importlib.util, json, os, subprocess, sys, pytest, torch
 from pathlib import Path
-from conftest import colornb, color_photo
+from conftest import colornb_here, colornb, color_photo
 
 METRICS = {'psnr', 'ssim', 'ab_error', 'ab_auc', 'colorfulness', 'original_colorfulness', 'delta_colorfulness'}
 
@@ -87,7 +88,7 @@ def test_the_mean_color_comes_from_the_checkpoint(trained, tmp_path):
     "A trained checkpoint records its training photos' mean colour: the mean-colour baseline uses it, with no warning."
     data, run, _ = trained
     for ckpt in ('generator.pt', 'model.pt'):
-        r = colornb('evaluate', '--data', data, '--checkpoint', run/ckpt, '--size', '64', '--max-side', '128', '--out', tmp_path/ckpt)
+        r = colornb_here('evaluate', '--data', data, '--checkpoint', run/ckpt, '--size', '64', '--max-side', '128', '--out', tmp_path/ckpt)
         assert r.returncode == 0, r.stderr
         mean_ab = torch.load(run/ckpt, weights_only=True)['meta']['mean_ab']
         js = json.loads((tmp_path/ckpt/'metrics.json').read_text())
@@ -100,7 +101,7 @@ def test_holdout_measures_exactly_the_photos_training_left_out(generator, tmp_pa
     "`colornb evaluate --holdout 0.1` measures the tenth that `colornb train --holdout 0.1` never sees."
     from colornb.data import find_photos
     from colornb.images import SAMPLES_PATH
-    r = colornb('evaluate', '--data', SAMPLES_PATH, '--checkpoint', generator, '--size', '64', '--holdout', '0.1',
+    r = colornb_here('evaluate', '--data', SAMPLES_PATH, '--checkpoint', generator, '--size', '64', '--holdout', '0.1',
                 '--out', tmp_path/'eval')
     assert r.returncode == 0, r.stderr
     assert any(l.startswith(f'2 photos from {SAMPLES_PATH} (the held-out 10%), colorized at size 64')
@@ -113,11 +114,11 @@ def test_holdout_measures_exactly_the_photos_training_left_out(generator, tmp_pa
     assert not set(held_out) & set(find_photos(SAMPLES_PATH, holdout=0.1)) # what training reads
 
 def test_missing_folder_and_missing_model_are_one_line(generator, tmp_path):
-    r = colornb('evaluate', '--data', tmp_path/'missing', '--checkpoint', generator)
+    r = colornb_here('evaluate', '--data', tmp_path/'missing', '--checkpoint', generator)
     assert r.returncode == 1
     assert r.stderr.strip().splitlines()[-1] == f"colornb evaluate: error: Image source {tmp_path/'missing'} does not exist"
     color_photo(tmp_path/'one.jpg')
-    r = colornb('evaluate', '--data', tmp_path, home=tmp_path/'home')
+    r = colornb_here('evaluate', '--data', tmp_path, home=tmp_path/'home')
     assert r.returncode == 1
     assert r.stderr.startswith('colornb evaluate: error: no trained generator found')
     assert 'Traceback' not in r.stderr

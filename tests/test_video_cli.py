@@ -1,7 +1,8 @@
 """`colornb colorize` on videos: the colorized file keeps the input's frames, timing and sound; a broken video is one line
-and leaves nothing behind. One subprocess run serves most tests (starting Python with torch and fastai is the slow part)."""
+and leaves nothing behind. One run of the command serves most tests, through `colornb.cli.main` in this process
+(starting Python with torch and fastai is the slow part)."""
 import av, pytest, torch
-from conftest import colornb
+from conftest import colornb_here
 from colornb.video import sample_clip, video_info, open_video, demux_video, flicker
 from colornb.images import image_tensor
 from colornb.lab import rgb_to_lab
@@ -32,7 +33,7 @@ def inputs(tmp_path_factory):
 def run(inputs, tmp_path_factory):
     "`colornb colorize` on all of them at once."
     out = tmp_path_factory.mktemp('out')
-    r = colornb('colorize', inputs/'old film.mp4', inputs/'still.png', inputs/'cut short.mp4', inputs/'notes.mkv',
+    r = colornb_here('colorize', inputs/'old film.mp4', inputs/'still.png', inputs/'cut short.mp4', inputs/'notes.mkv',
                 '--out', out, '--checkpoint', inputs/'generator.pt', '--size', '32')
     return r, out
 
