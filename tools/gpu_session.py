@@ -283,16 +283,13 @@ def _prepare(s:Session, photos:Path, out:Path, size:int, *args)->dict:
 
 def _prepared_count(prepared:Path)->int: return len(json.loads(prepared.with_suffix('.json').read_text())['files'])
 
-def trained_photos(n:int, # photos in the prepared file
+def trained_photos(prepared:Path, # a file made by `colornb prepare`
                    bs:int # batch size
                   )->int:
-    """Photos one epoch of `colornb train` trains on, from a prepared file of `n`: it holds back `colorization_dls`'s
-    default share for validation (a fifth) and drops the last, incomplete training batch."""
-    import inspect
+    """Photos one epoch of `colornb train --data prepared` trains on: the whole batches of the training split that
+    `colorization_dls` makes of it (a fifth validate; the last, incomplete batch is dropped)."""
     from colornb.data import colorization_dls
-    valid_pct = inspect.signature(colorization_dls).parameters['valid_pct'].default
-    n_valid = max(1, round(valid_pct * n))
-    return (n - n_valid) // bs * bs
+    return len(colorization_dls(str(prepared), bs=bs, device='cpu').train) * bs
 
 def _epoch_seconds(log:Path)->dict:
     "The epochs' times from an epoch log (`EpochLog`): `seconds` (training and validation) and `wall` (all), in s."
@@ -317,7 +314,7 @@ def step_recipe(s:Session, pretrain_epochs:int, gan_epochs:int, bs:int):
               pretrain_epochs, '--gan-epochs', gan_epochs, '--preview-every', 0, '--arch', LITE0,
               '--encoder-weights', lite0_weights(), '--lr-pretrain', LR_PRETRAIN, '--overwrite', *s.train_args)
     epochs = pretrain_epochs + gan_epochs
-    r.update(train_s=t, epochs=epochs, images_per_s_end_to_end=trained_photos(r['photos'], bs) * epochs / t,
+    r.update(train_s=t, epochs=epochs, images_per_s_end_to_end=trained_photos(prepared, bs) * epochs / t,
              note='train_s: the whole `colornb train` process (imports, data, validation, checkpoints); '
                   'images/s: the photos trained on (`trained_photos`: a fifth validate)')
     r['evaluate_s'] = s.cmd('evaluate', '--data', _photos(s), '--holdout', '0.1', '--checkpoint', out/'generator.pt',
@@ -349,16 +346,17 @@ def step_epoch20k(s:Session, bs:int, compiled:bool=False):
                          *(['--compile'] if compiled else []))
     from bench_gpu import gpu_peaks, step_flops, utilization
     peaks = gpu_peaks(s.device, quick=s.dry)
+    r['trained_photos'] = trained_photos(prepared, bs)
     for stage in ('pretrain', 'gan'):
         t = _epoch_seconds(out/f'{stage}_log.csv')
-        images_per_s = trained_photos(r['photos'], bs) / t['seconds'][-1]
+        images_per_s = r['trained_photos'] / t['seconds'][-1]
         r[stage] = dict(epoch_s=t['seconds'][-1], wall_s=t['wall'][-1], first_epoch_s=t['seconds'][0],
                         images_per_s=round(images_per_s, 1),
                         **utilization(images_per_s, step_flops(stage, size), peaks),
-                        note='epoch_s: the last epoch, training and validation of 10 %; wall_s: also what comes '
+                        note='epoch_s: the last epoch, training and validation of a fifth; wall_s: also what comes '
                              'before it (the fit\'s start, or the previous epoch\'s files); the stage-end checkpoint '
                              'is in train_s; tflops and the shares of the peaks: the step\'s matrix work at that rate')
-    r.update(peaks=peaks, trained_photos=trained_photos(r['photos'], bs),
+    r.update(peaks=peaks,
              note='photos: every shared photo 8 times (prepared once); images/s: trained_photos over the epoch')
     return r
 
@@ -383,7 +381,7 @@ def step_overhead(s:Session, bs:int):
     r = _prepare(s, s.work/'photos_x8', prepared, size, '--n-images', n)
     r['train_s'] = s.cmd('train', '--data', prepared, '--out', out, '--size', size, '--bs', bs, '--pretrain-epochs', 3,
                          '--gan-epochs', 3, '--preview-every', 0, '--no-pretrained', '--overwrite', *s.train_args)
-    n_small, n_big = trained_photos(r['photos'], bs), trained_photos(big['photos'], bs)
+    n_small, n_big = trained_photos(prepared, bs), big['trained_photos']
     for stage in ('pretrain', 'gan'):
         t = _epoch_seconds(out/f'{stage}_log.csv')
         steady = sum(t['seconds'][1:]) / len(t['seconds'][1:])
