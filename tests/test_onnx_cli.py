@@ -1,9 +1,9 @@
 """`colornb export` and `colornb colorize --backend onnx` as users run them: the export and the colorizing as subprocesses,
-the error cases through `colornb.cli.main` in this process (each subprocess costs seconds of imports)."""
+the error cases through `colornb.cli.main` in this process (`colornb_here`: each subprocess costs seconds of imports)."""
 import json, shutil, sys
 import pytest
 from PIL import Image
-from conftest import colornb, color_photo
+from conftest import colornb, colornb_here, color_photo
 
 onnx = pytest.importorskip('onnx')
 pytest.importorskip('onnxruntime')
@@ -19,12 +19,6 @@ def exported(tmp_path_factory):
     save_generator(build_generator(size=64, pretrained=False), d/'generator.pt', epochs=2)
     r = colornb('export', '--checkpoint', d/'generator.pt', '--onnx', d/'model.onnx', '--dynamic')
     return d, r
-
-def run_main(capsys, *args)->tuple:
-    "(exit status, stderr) of `colornb ARGS` run in this process."
-    from colornb.cli import main
-    status = main(list(map(str, args)))
-    return status, capsys.readouterr().err
 
 def test_export_writes_a_checked_model_with_metadata(exported):
     d, r = exported
@@ -57,7 +51,7 @@ def test_colorize_with_onnx_matches_torch(exported, tmp_path):
         assert out.size == Image.open(f).size
         assert dE.mean() < 1.0, (f.name, dE.mean())
 
-def test_broken_model_files_are_one_line(exported, tmp_path, capsys):
+def test_broken_model_files_are_one_line(exported, tmp_path):
     d, _ = exported
     photo = color_photo(tmp_path/'p.jpg')
     (tmp_path/'broken.onnx').write_bytes(b'\x08\x07 not a protobuf at all')
@@ -66,37 +60,37 @@ def test_broken_model_files_are_one_line(exported, tmp_path, capsys):
              (tmp_path/'missing.onnx', 'onnx', 'does not exist'), (d/'generator.pt', 'onnx', 'is a PyTorch checkpoint'),
              (d/'model.onnx', 'torch', 'through the onnx backend (--backend onnx)')]
     for model, backend, says in cases:
-        status, err = run_main(capsys, 'colorize', photo, '--out', tmp_path/'out', '--backend', backend, '--checkpoint', model)
-        assert status == 1, (model, err)
-        assert err.startswith(f'colornb colorize: error: ') and str(model) in err and says in err, err
-        assert err.count('\n') == 1, err
+        r = colornb_here('colorize', photo, '--out', tmp_path/'out', '--backend', backend, '--checkpoint', model)
+        assert r.returncode == 1, (model, r.stderr)
+        assert r.stderr.startswith(f'colornb colorize: error: ') and str(model) in r.stderr and says in r.stderr, r.stderr
+        assert r.stderr.count('\n') == 1, r.stderr
     assert not (tmp_path/'out').exists() or not list((tmp_path/'out').iterdir())
 
-def test_fixed_size_export_takes_only_its_size(exported, tmp_path, capsys):
+def test_fixed_size_export_takes_only_its_size(exported, tmp_path):
     d, _ = exported
-    status, err = run_main(capsys, 'export', '--checkpoint', d/'generator.pt', '--onnx', tmp_path/'fixed.onnx', '--size', '64')
-    assert status == 0, err
+    r = colornb_here('export', '--checkpoint', d/'generator.pt', '--onnx', tmp_path/'fixed.onnx', '--size', '64')
+    assert r.returncode == 0, r.stderr
     square, wide = color_photo(tmp_path/'square.jpg', size=(80, 80)), color_photo(tmp_path/'wide.jpg', size=(160, 80))
     args = ['--out', tmp_path/'out', '--backend', 'onnx', '--checkpoint', tmp_path/'fixed.onnx', '--size', '64']
-    assert run_main(capsys, 'colorize', square, *args)[0] == 0
-    status, err = run_main(capsys, 'colorize', wide, *args)
-    assert status == 1
-    assert err == (f"colornb colorize: error: ONNX model {tmp_path/'fixed.onnx'} takes a 64×64 L (it was exported with size 64), "
-                   "not 32×96: export it with dynamic height and width (`colornb export --dynamic`) for photos of any shape\n")
+    assert colornb_here('colorize', square, *args).returncode == 0
+    r = colornb_here('colorize', wide, *args)
+    assert r.returncode == 1
+    assert r.stderr == (f"colornb colorize: error: ONNX model {tmp_path/'fixed.onnx'} takes a 64×64 L (it was exported with size 64), "
+                        "not 32×96: export it with dynamic height and width (`colornb export --dynamic`) for photos of any shape\n")
 
-def test_export_usage_and_refusals(exported, tmp_path, capsys, monkeypatch):
+def test_export_usage_and_refusals(exported, tmp_path, monkeypatch):
     d, _ = exported
     before = (d/'generator.pt').read_bytes()
-    status, err = run_main(capsys, 'export', '--checkpoint', d/'generator.pt', '--onnx', d/'generator.pt')
-    assert status == 1 and 'Will not write the ONNX model over its checkpoint' in err
+    r = colornb_here('export', '--checkpoint', d/'generator.pt', '--onnx', d/'generator.pt')
+    assert r.returncode == 1 and 'Will not write the ONNX model over its checkpoint' in r.stderr
     assert (d/'generator.pt').read_bytes() == before
-    status, err = run_main(capsys, 'export', '--checkpoint', d/'generator.pt', '--onnx', tmp_path/'m.onnx', '--size', '100')
-    assert status == 1 and 'must be a multiple of 32' in err
-    with pytest.raises(SystemExit) as e: run_main(capsys, 'export', '--onnx', tmp_path/'m.onnx', '--size', '64', '--dynamic')
-    assert e.value.code == 2 and 'not allowed with argument --size' in capsys.readouterr().err
+    r = colornb_here('export', '--checkpoint', d/'generator.pt', '--onnx', tmp_path/'m.onnx', '--size', '100')
+    assert r.returncode == 1 and 'must be a multiple of 32' in r.stderr
+    r = colornb_here('export', '--onnx', tmp_path/'m.onnx', '--size', '64', '--dynamic')
+    assert r.returncode == 2 and 'not allowed with argument --size' in r.stderr
     monkeypatch.setitem(sys.modules, 'onnxruntime', None)   # as if the onnx extra were not installed
-    status, err = run_main(capsys, 'colorize', color_photo(tmp_path/'p.jpg'), '--out', tmp_path/'out', '--backend', 'onnx',
-                           '--checkpoint', d/'model.onnx')
-    assert status == 1 and err == ("colornb colorize: error: onnxruntime is not installed; ONNX export and the onnx backend "
-                                   "need it: pip install 'colornb[onnx]'\n")
+    r = colornb_here('colorize', color_photo(tmp_path/'p.jpg'), '--out', tmp_path/'out', '--backend', 'onnx',
+                     '--checkpoint', d/'model.onnx')
+    assert r.returncode == 1 and r.stderr == ("colornb colorize: error: onnxruntime is not installed; ONNX export and the onnx backend "
+                                            "need it: pip install 'colornb[onnx]'\n")
     assert not list(tmp_path.glob('*.onnx'))
