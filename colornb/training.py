@@ -334,10 +334,10 @@ class DeviceMixedPrecision(MixedPrecision):
 # %% ../nbs/08_training.ipynb #f15b3e73
 class CudnnAutotune(Callback):
     "While fitting on a GPU, let cuDNN time its convolution algorithms on each new batch shape and keep the fastest."
+    was = None # the process's setting before the fit, while one runs
     def before_fit(self):
         self.was = torch.backends.cudnn.benchmark
         if torch.device(self.dls.device or 'cpu').type == 'cuda': torch.backends.cudnn.benchmark = True
-    was = None # the process's setting before the fit, while one runs
     def after_fit(self): # what the process had before the fit; once, and nothing if the fit never began
         if self.was is not None: torch.backends.cudnn.benchmark, self.was = self.was, None
 
