@@ -6,11 +6,11 @@
 __all__ = ['GENERATOR_BODIES', 'EFFICIENTNET_PYTORCH_NAMES', 'GENERATOR_ARCHS', 'COMPILABLE', 'RECOMPILE_LIMIT', 'CXX_COMPILERS',
            'error_line', 'resnet_body', 'feature_stages', 'timm_body', 'read_state_dict', 'load_exactly',
            'efficientnet_pytorch_to_timm', 'load_encoder_weights', 'is_generator_arch', 'GeneratorArchs',
-           'build_generator', 'plain_module', 'compile_in_place', 'compile_generator', 'check_compiler', 'pad_channels',
-           'unpad_channels']
+           'build_generator', 'plain_module', 'compile_in_place', 'compile_generator', 'uncompiled', 'check_compiler',
+           'pad_channels', 'unpad_channels']
 
 # %% ../nbs/03_generator.ipynb #eda50a7d
-import inspect, shutil
+import contextlib, inspect, shutil
 from types import MethodType
 from pathlib import Path
 import torch, torchvision, timm
@@ -203,6 +203,12 @@ def compile_generator(G:nn.Module, # a generator from `build_generator`, perhaps
     for m in plain_module(G).layers:
         if type(m).__name__ in COMPILABLE: compile_in_place(m, **kwargs)
     return G
+
+# %% ../nbs/03_generator.ipynb #e5c4d091
+def uncompiled():
+    "A context in which modules compiled with `torch.compile` run eagerly and compile nothing new (torch ≥ 2.6)."
+    set_stance = getattr(torch.compiler, 'set_stance', None)
+    return set_stance('force_eager') if set_stance else contextlib.nullcontext()
 
 # %% ../nbs/03_generator.ipynb #6cddde56
 CXX_COMPILERS = ('c++', 'g++', 'clang++') # what inductor generates CPU code with; one must be on the PATH

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 from fastai.callback.core import Callback
 from .lab import gray_and_color
 from .images import png_bytes, atomic_file
-from .generator import plain_module
+from .generator import plain_module, uncompiled
 
 # %% ../nbs/06_visualize.ipynb #f842cc10
 def to_pil(rgb:torch.Tensor # one RGB image (3,H,W) in [0,1]
@@ -146,7 +146,8 @@ class ColorizationPreview(Callback):
         model = plain_module(self.learn.model) # the generator itself, also under DDP
         was_training = model.training
         model.eval()
-        try: fake = model(self.L.to(next(model.parameters()).device)).float().cpu()
+        try: # eagerly: a compiled generator would compile a variant for this call (`uncompiled`)
+            with uncompiled(): fake = model(self.L.to(next(model.parameters()).device)).float().cpu()
         finally: model.train(was_training)
         moment = when if when in ('start', 'end') else f'after {self.train_iter} batches'
         title = f"{self.prefix} epoch {self.epoch + 1}/{self.n_epoch}, " + moment
