@@ -205,10 +205,11 @@ def compile_generator(G:nn.Module, # a generator from `build_generator`, perhaps
     return G
 
 # %% ../nbs/03_generator.ipynb #e5c4d091
+@contextlib.contextmanager
 def uncompiled():
     "A context in which modules compiled with `torch.compile` run eagerly and compile nothing new (torch ≥ 2.6)."
-    set_stance = getattr(torch.compiler, 'set_stance', None)
-    return set_stance('force_eager') if set_stance else contextlib.nullcontext()
+    if not hasattr(torch.compiler, 'set_stance'): yield; return # older torch: compiled calls stay compiled
+    with torch.compiler.set_stance('force_eager'): yield
 
 # %% ../nbs/03_generator.ipynb #6cddde56
 CXX_COMPILERS = ('c++', 'g++', 'clang++') # what inductor generates CPU code with; one must be on the PATH
