@@ -51,29 +51,50 @@ def datasheet_bf16_tflops(gpu:str # a GPU's name, as `torch.cuda.get_device_name
     "The datasheet's dense bf16 TFLOP/s of the GPU called `gpu`; None for one not in `BF16_PEAK_TFLOPS`."
     return next((float(t) for name, t in BF16_PEAK_TFLOPS if name in gpu), None)
 
-def matmul_tflops(device:str='cuda', n:int=8192, repeats:int=5)->float:
-    "TFLOP/s of `n`×`n` bf16 matrix multiplications on `device`, ten in a row, the best of `repeats`: the usable peak."
+def matmul_tflops(device:str='cuda', n:int=8192, repeats:int=5, dtype:torch.dtype=torch.bfloat16)->float:
+    "TFLOP/s of `n`×`n` matrix multiplications in `dtype` on `device`, ten in a row, the best of `repeats`: the usable peak."
     dev = torch.device(device)
-    a = torch.randn(n, n, device=dev, dtype=torch.bfloat16); b = torch.randn_like(a)
+    a = torch.randn(n, n, device=dev, dtype=dtype); b = torch.randn_like(a)
     def ten():
         for _ in range(10): a @ b
         _sync(dev)
     return 10 * 2 * n**3 / best_time(ten, repeats) / 1e12
 
+def conv_backward_flops(grad_out_shape, x_shape, w_shape, _bias, _stride, _padding, _dilation, transposed,
+                        _output_padding, _groups, output_mask, out_shape, **kwargs)->int:
+    """FLOPs of a convolution's backward pass, for `FlopCounterMode`'s `custom_mapping`: the input's gradient as torch
+    counts it, the weights' gradient as many as the forward pass. torch 2.14 counts a grouped convolution's weight
+    gradient as if it were dense (`groups` times too many: 32-1152× for EfficientNet-Lite's depthwise convolutions;
+    pytorch/pytorch#183405); for `groups=1` both counts are the same."""
+    from torch.utils.flop_counter import conv_flop_count
+    flops = 0
+    if output_mask[0]: flops += conv_flop_count(grad_out_shape, w_shape, out_shape[0], not transposed)
+    if output_mask[1]: flops += conv_flop_count(x_shape, w_shape, grad_out_shape, transposed)
+    return flops
+
+def flops_per_image(step, # a function of no argument: one training step on a batch of `bs`
+                    bs:int)->float:
+    """FLOPs per image of one call of `step`: its convolutions and matrix multiplications, by `torch.utils.flop_counter`
+    (with grouped convolutions' backward counted by `conv_backward_flops`)."""
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False, custom_mapping={torch.ops.aten.convolution_backward: conv_backward_flops}) as c:
+        step()
+    return c.get_total_flops() / bs
+
 def step_flops(stage:str, # 'pretrain' (L1) or 'gan' (D's update, then G's through D)
-               size:int=256)->float:
+               size:int=256,
+               arch:str='resnet18' # the generator's body, as `build_generator` takes it
+              )->float:
     """FLOPs of one training step per image: the convolutions and matrix multiplications of its forward and backward
     passes, which is what MFU counts; by `torch.utils.flop_counter` over one step of the plain loop at batch 2 (at
     batch 1, BatchNorm cannot train on the 1×1 bottleneck of a small `size`), on the meta device: counted, not
     computed, the same on any device."""
-    from torch.utils.flop_counter import FlopCounterMode
     from colornb.generator import build_generator
     dev = torch.device('meta')
     L, ab = torch.randn(2, 1, size, size, device=dev), torch.randn(2, 2, size, size, device=dev)
-    G = build_generator('resnet18', size=size, pretrained=False).to(dev).train()
+    G = build_generator(arch, size=size, pretrained=False).to(dev).train()
     step = _plain_pretrain_step(G, L, ab) if stage == 'pretrain' else _plain_gan_step(G, L, ab, dev)
-    with FlopCounterMode(display=False) as counter: step()
-    return counter.get_total_flops() / 2
+    return flops_per_image(step, 2)
 
 def utilization(images_per_s:float, flops_per_image:float,
                 peaks:dict # name → TFLOP/s (None: unknown), e.g. the datasheet's and the measured matmul rate

@@ -7,7 +7,7 @@ The clock runs over all the timed batches, with the GPU's queue waited for only 
 every batch would hide the host reads (a loss's `.item()`, a progress bar's number) that make a loop slower on a GPU.
 Each measurement runs in a fresh process (`isolated`), so that its peak RSS is its own.
 """
-import time
+import contextlib, time
 from pathlib import Path
 import torch
 from harness import RunOptions, isolated, log, photo_folder, row
@@ -130,19 +130,27 @@ def _profiler(dev:torch.device, warmup:int, steps:int):
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == 'cuda' else [])
     return profile(activities=acts, schedule=schedule(skip_first=warmup, wait=0, warmup=0, active=steps, repeat=1))
 
-def _plain_pretrain_step(G, L, ab):
-    "One L1 step of `G` on the batch (L, ab) with pretraining's Adam, as a function of no argument that returns the loss."
+def _autocast(x:torch.Tensor, # a batch: autocast runs on its device
+              amp_dtype:torch.dtype=None # e.g. torch.bfloat16; None: no autocast
+             ):
+    "A context that runs forward and loss in `amp_dtype` by `torch.autocast` on `x`'s device; with None, nothing."
+    return torch.autocast(x.device.type, dtype=amp_dtype) if amp_dtype else contextlib.nullcontext()
+
+def _plain_pretrain_step(G, L, ab, amp_dtype:torch.dtype=None):
+    """One L1 step of `G` on the batch (L, ab) with pretraining's Adam, as a function of no argument that returns the loss;
+    with `amp_dtype`, forward and loss under `torch.autocast` in that dtype."""
     import torch.nn.functional as F
     from colornb.pretrain import PRETRAIN_LR
     opt = torch.optim.Adam(G.parameters(), lr=PRETRAIN_LR, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)
     def step():
-        loss = F.l1_loss(G(L), ab)
+        with _autocast(L, amp_dtype): loss = F.l1_loss(G(L), ab)
         opt.zero_grad(); loss.backward(); opt.step()
         return loss.detach()
     return step
 
-def _plain_gan_step(G, L, ab, dev):
-    "One pix2pix step (D update, then G update) on the batch (L, ab), as a function of no argument that returns the losses."
+def _plain_gan_step(G, L, ab, dev, amp_dtype:torch.dtype=None):
+    """One pix2pix step (D update, then G update) on the batch (L, ab), as a function of no argument that returns the
+    losses; with `amp_dtype`, the forward passes and losses under `torch.autocast` in that dtype."""
     import torch.nn.functional as F
     from colornb.discriminator import PatchDiscriminator
     from colornb.gan import gan_loss, GAN_LR, LAMBDA_L1
@@ -150,12 +158,13 @@ def _plain_gan_step(G, L, ab, dev):
     opt_G = torch.optim.Adam(G.parameters(), lr=GAN_LR, betas=(0.5, 0.999), eps=1e-8, weight_decay=0)
     opt_D = torch.optim.Adam(D.parameters(), lr=GAN_LR, betas=(0.5, 0.999), eps=1e-8, weight_decay=0)
     def step():
-        pred = G(L)
+        with _autocast(L, amp_dtype): pred = G(L)
         D.requires_grad_(True)
-        loss_D = (gan_loss(D(torch.cat([L, ab], 1)), True) + gan_loss(D(torch.cat([L, pred.detach()], 1)), False)) / 2
+        with _autocast(L, amp_dtype):
+            loss_D = (gan_loss(D(torch.cat([L, ab], 1)), True) + gan_loss(D(torch.cat([L, pred.detach()], 1)), False)) / 2
         opt_D.zero_grad(); loss_D.backward(); opt_D.step()
         D.requires_grad_(False)
-        loss_G = gan_loss(D(torch.cat([L, pred], 1)), True) + LAMBDA_L1 * F.l1_loss(pred, ab)
+        with _autocast(L, amp_dtype): loss_G = gan_loss(D(torch.cat([L, pred], 1)), True) + LAMBDA_L1 * F.l1_loss(pred, ab)
         opt_G.zero_grad(); loss_G.backward(); opt_G.step()
         return torch.stack([loss_D.detach(), loss_G.detach()])
     return step

@@ -1,6 +1,6 @@
 """colornb benchmarks: one command, ratios against baselines run in the same process.
 
-    PYTHONPATH=. python benchmarks/run.py                 # sections 1-4 and 6 on the CPU (and 5 when CUDA is there)
+    PYTHONPATH=. python benchmarks/run.py                 # sections 1-4, 6 and 7 on the CPU (and 5 when CUDA is there)
     PYTHONPATH=. python benchmarks/run.py --quick         # tiny sizes: a smoke test of the script itself
     PYTHONPATH=. python benchmarks/run.py --gpu-only      # sections 3 and 5 on CUDA
     PYTHONPATH=. python benchmarks/run.py --only lab,infer --out /tmp/results
@@ -17,10 +17,10 @@ if str(BENCHMARKS) not in sys.path: sys.path.insert(0, str(BENCHMARKS))
 if str(BENCHMARKS.parent) not in sys.path: sys.path.insert(0, str(BENCHMARKS.parent))
 import torch
 import harness
-import bench_lab, bench_data, bench_train, bench_infer, bench_gpu, bench_onnx
+import bench_lab, bench_data, bench_train, bench_infer, bench_gpu, bench_onnx, bench_cpu_recipe
 
 SECTIONS = dict(lab=bench_lab, data=bench_data, train=bench_train, infer=bench_infer, gpu=bench_gpu,
-                onnx=bench_onnx) # in run order
+                onnx=bench_onnx, cpu_recipe=bench_cpu_recipe) # in run order
 
 def parser()->argparse.ArgumentParser:
     "The command line's flags."

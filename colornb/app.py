@@ -21,14 +21,13 @@ UPLOAD_TYPES = ['jpg', 'jpeg', 'png', 'webp', 'tif', 'tiff', 'bmp', 'gif']
 APP_MAX_PIXELS = 50_000_000 # largest image the app colorizes (the upload size limit is separate)
 
 def app_options(argv:list=None # the script's arguments (default: `sys.argv[1:]`)
-               )->argparse.Namespace: # `checkpoint` (None when there is no generator) and `device`
+               )->argparse.Namespace: # `checkpoint` (None when colornb lacks its shipped model) and `device`
     "The generator checkpoint the app serves, and the device it colorizes on."
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument('--checkpoint', type=Path, default=None); p.add_argument('--device', default='auto')
     opts = p.parse_known_args(argv if argv is not None else sys.argv[1:])[0]
-    if opts.checkpoint is None and os.environ.get('COLORNB_CHECKPOINT'):
-        opts.checkpoint = Path(os.environ['COLORNB_CHECKPOINT'])
-    opts.checkpoint = opts.checkpoint or checkpoint.default_generator()
+    try: opts.checkpoint = checkpoint.generator_file(opts.checkpoint)
+    except FileNotFoundError: opts.checkpoint = None # the page says so
     return opts
 
 # %% ../nbs/17_app.ipynb #e8b2f235
@@ -69,13 +68,15 @@ def main():
     opts = app_options()
     ckpt = opts.checkpoint
     if ckpt is None or not Path(ckpt).exists():
-        st.warning(f"No colorizer to serve{f' ({ckpt} does not exist)' if ckpt else ''}: {checkpoint.NO_GENERATOR}; "
-                   "then start the app again, or run `colornb app --checkpoint PT`.")
+        why = f"{ckpt} does not exist" if ckpt else "this installation of colornb lacks its shipped model"
+        st.warning(f"No colorizer to serve: {why}. Start the app with `colornb app --checkpoint PT`, a generator "
+                   "made by `colornb train --data DIR` or `colornb demo`.")
         st.stop()
     try: G = cached_generator(str(ckpt), Path(ckpt).stat().st_mtime, opts.device)
     except (ValueError, OSError) as e:
         st.error(str(e)); st.stop()
-    st.caption(f"Generator: {Path(ckpt).name} ({G.meta.get('arch')}, trained at {G.meta.get('size')} px, "
+    which = 'the model shipped with colornb' if ckpt == checkpoint.SHIPPED_GENERATOR else Path(ckpt).name
+    st.caption(f"Generator: {which} ({G.meta.get('arch')}, trained at {G.meta.get('size')} px, "
                f"{G.meta.get('epochs', '?')} {G.meta.get('stage', '')} epochs)")
     @st.fragment # all the controls: using one reruns only this part, never the whole script (see "Uploads and reruns")
     def photos():

@@ -17,7 +17,7 @@ warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', ca
 import colornb
 from .images import counted
 from .data import prepare_photos
-from .checkpoint import colornb_home, generator_file, load_generator
+from .checkpoint import colornb_home, generator_file, generator_note, load_generator
 from .training import is_main_process, end_distributed
 from .train import train_colorizer, TrainSettings, TRAIN_CHOICES
 from .training import PRECISIONS, resolve_device
@@ -28,7 +28,7 @@ from .evaluate import evaluate_folder, format_table, HIGHER_IS_BETTER
 from .demo import run_demo
 
 # %% ../nbs/18_cli.ipynb #66ab36b8
-DEFAULT_CHECKPOINT = "(default: the newest from `colornb train` or `colornb demo` under $COLORNB_HOME, ~/.colornb)"
+DEFAULT_CHECKPOINT = "(default: $COLORNB_CHECKPOINT if set, else the model shipped with colornb)"
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     "argparse's formatter, showing a default only when there is one: a None default's meaning is in the help itself."
@@ -81,6 +81,7 @@ ARG_TYPES = dict(device=device_arg, size=SIZE, render_size=SIZE, bs=InRange(int,
                  workers=InRange(int, 0), num_workers=InRange(int, 0), n_show=InRange(int, 1),
                  max_side=InRange(int, 0), port=InRange(int, 1, 65535), save_every=InRange(float, 0),
                  holdout=InRange(float, 0, 1, below=True), smooth=InRange(float, 0, 1, below=True),
+                 valid_pct=InRange(float, 0.01, 0.5),
                  cut=InRange(float, 0))
 # options whose docment names a value that only Python can pass: their help on the command line
 CLI_HELP = dict(device="where to run: 'auto' (a GPU if any), 'cpu', 'cuda', 'cuda:N', 'mps'")
@@ -134,6 +135,7 @@ def _train(args):
     print(f"Training finished. Results in {files['model'].parent.resolve()}:")
     for name, path in files.items():
         if path.exists(): print(f"  {path.name:26} {_describe(name)}")
+    print(f"Colorize photos with it:\n  colornb colorize --checkpoint {files['generator'].resolve()} PHOTOS --out DIR")
 
 def _describe(name:str)->str:
     return dict(pretrained='stage 1 generator (L1 pretraining)',
@@ -163,6 +165,11 @@ def _prepare(args):
           f"  colornb train --data {out} --size {args.size}")
 
 # %% ../nbs/18_cli.ipynb #8f4dab85
+def _generator(args)->Path:
+    "The generator file of a command: its --checkpoint, else $COLORNB_CHECKPOINT's or the shipped one, said in one line."
+    if note := generator_note(args.checkpoint): print(f"colornb {args.command}: {note}", file=sys.stderr)
+    return generator_file(args.checkpoint)
+
 def _add_colorize(sub):
     p = sub.add_parser('colorize', help='colorize photos and videos at their full resolution',
                        formatter_class=_HelpFormatter,
@@ -183,8 +190,7 @@ def _add_colorize(sub):
 def _colorize(args):
     videos = [p for p in args.inputs if p.suffix.lower() in VIDEO_SUFFIXES]
     photos = [p for p in args.inputs if p not in videos]
-    ckpt = generator_file(args.checkpoint)
-    if args.checkpoint is None: print(f"colornb colorize: with {ckpt}, the newest trained generator", file=sys.stderr)
+    ckpt = _generator(args)
     G = open_generator(ckpt, args.backend)
     common = dict(size=args.size, bs=args.bs, precision=args.precision, device=args.device)
     # a bar on terminals only: piped or redirected, stdout is the list of files written
@@ -217,7 +223,7 @@ def _add_export(sub):
     p.set_defaults(func=_export)
 
 def _export(args):
-    ckpt = generator_file(args.checkpoint)
+    ckpt = _generator(args)
     out = export_onnx(ckpt, args.onnx, size=args.size, dynamic=args.dynamic, opset=args.opset)
     shape = 'B×1×H×W, H and W multiples of 32' if args.dynamic else f'B×1×{args.size}×{args.size}'
     print(f"Exported {ckpt} to {out} (ONNX opset {args.opset}, input L {shape}). Colorize with it:\n"
@@ -228,7 +234,7 @@ def _add_demo(sub):
     p = sub.add_parser('demo',
                        help='train on the shipped sample photos and colorize held-back ones (a few minutes on a CPU)',
                        description='The built-in demo: trains both stages on 16 sample photos shipped with colornb, '
-                                   'colorizes the 4 held back, and writes before/after images, loss curves and a '
+                                   'colorizes the 4 held back with it and with the shipped model, and writes before/after images, loss curves and a '
                                    'metrics table into --out.',
                        formatter_class=_HelpFormatter)
     add_options(p, run_demo, skip=('show',))
@@ -238,9 +244,10 @@ def _demo(args):
     res = run_demo(args.out, size=args.size, pretrain_epochs=args.pretrain_epochs, gan_epochs=args.gan_epochs,
                    render_size=args.render_size)
     print('\n' + res['metrics'].read_text())
-    print(f"Demo results in {Path(res['out']).resolve()}:\n  comparison.png, before_after/, colorized/, metrics.md, "
-          "train/losses.png, train/generator.pt")
-    print("Colorize your own photos with:  colornb colorize PHOTOS --out DIR")
+    print(f"Demo results in {Path(res['out']).resolve()}:\n  comparison.png, before_after/, colorized/, "
+          "colorized_shipped/, metrics.md, train/losses.png, train/generator.pt")
+    print("Colorize your own photos with the shipped model:  colornb colorize PHOTOS --out DIR\n"
+          f"  or with the demo's:  colornb colorize --checkpoint {Path(res['generator']).resolve()} PHOTOS --out DIR")
 
 # %% ../nbs/18_cli.ipynb #9ec5797d
 def _add_evaluate(sub):
@@ -264,7 +271,7 @@ def _add_evaluate(sub):
     p.set_defaults(func=_evaluate)
 
 def _evaluate(args):
-    ckpt, out = generator_file(args.checkpoint), args.out or colornb_home()/'evaluate'
+    ckpt, out = _generator(args), args.out or colornb_home()/'evaluate'
     res = evaluate_folder(args.data, ckpt, size=args.size, out=out, train_data=args.train_data, holdout=args.holdout,
                           max_side=args.max_side or None, rank_by=args.rank_by, n_show=args.n_show,
                           device=args.device, progress=sys.stdout.isatty())
@@ -277,7 +284,7 @@ def _evaluate(args):
     print(f"\nResults in {Path(out).resolve()}: metrics.json, metrics.csv, best_worst.png")
 
 # %% ../nbs/18_cli.ipynb #e87547b6
-def app_command(checkpoint:Path=None, # generator .pt (default: the newest from `colornb train` or `colornb demo`)
+def app_command(checkpoint:Path=None, # generator .pt (default: $COLORNB_CHECKPOINT if set, else the model shipped with colornb)
                 port:int=8501, # port to serve on
                 address:str='localhost', # address to listen on (localhost: this machine only)
                 max_upload_mb:int=50, # largest upload accepted, in MB
@@ -300,9 +307,10 @@ def _add_app(sub):
     p.set_defaults(func=_app)
 
 def _app(args):
-    if args.checkpoint is not None: load_generator(args.checkpoint) # a file that is no generator: one line, no server
+    ckpt = _generator(args)
+    load_generator(ckpt) # a file that is no generator: one line, no server
     print(f"colornb app: serving on http://{args.address}:{args.port} (Ctrl-C to stop)", file=sys.stderr)
-    return subprocess.call(app_command(args.checkpoint, args.port, args.address, args.max_upload_mb, args.device))
+    return subprocess.call(app_command(ckpt, args.port, args.address, args.max_upload_mb, args.device))
 
 # %% ../nbs/18_cli.ipynb #25040a12
 USER_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, ValueError, RuntimeError,

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from .images import SAMPLES_PATH, open_image, ImageError, image_tensor, atomic_file, write_text
-from .checkpoint import colornb_home, load_generator
+from .checkpoint import colornb_home, load_generator, SHIPPED_GENERATOR
 from .visualize import labeled_grid
 from .metrics import psnr, colorfulness
 from .train import train_colorizer
@@ -36,15 +36,19 @@ def _photo_metrics(original:Image.Image, result:Image.Image)->dict:
     return dict(psnr=psnr(t(result), t(original)).clamp(max=100).item(), colorfulness=colorfulness(t(result)).item(),
                 original_colorfulness=colorfulness(t(original)).item())
 
-def _before_after(src:Path, dst:Path, out:Path)->tuple:
-    "Save grayscale | colornb | original for the photo `src` colorized into `dst`; (that sheet, both methods' metric rows)."
-    with Image.open(dst) as im: result = im.convert('RGB')
+def _before_after(src:Path, # the original photo
+                  results:dict, # method → the file it colorized `src` into
+                  out:Path # the folder of the sheets
+                 )->tuple: # (the sheet, the metric rows of each method and of the grayscale input)
+    "Save grayscale | each method's result | original for the photo `src`."
     original = open_image(src)
-    gray = original.convert('L').convert('RGB')
-    sheet = labeled_grid([[gray, result, original]], ['grayscale input', 'colornb', 'original'], height=256)
+    shown = {'grayscale input': original.convert('L').convert('RGB')}
+    for method, dst in results.items():
+        with Image.open(dst) as im: shown[method] = im.convert('RGB')
+    sheet = labeled_grid([[*shown.values(), original]], [*shown, 'original'], height=256)
     with atomic_file(out/f'{src.stem}.png') as f: sheet.save(f, format='PNG')
-    return sheet, [dict(photo=src.name, method='colornb', **_photo_metrics(original, result)),
-                   dict(photo=src.name, method='grayscale input', **_photo_metrics(original, gray))]
+    rows = [dict(photo=src.name, method=m, **_photo_metrics(original, im)) for m, im in shown.items()]
+    return sheet, rows[1:] + rows[:1] # the models first
 
 # %% ../nbs/14_demo.ipynb #34aeab28
 def _with_means(rows:list)->list:
@@ -63,6 +67,12 @@ def _write_metrics(rows:list, out:Path):
     write_text(out/'metrics.md', '\n'.join(table) + '\n')
 
 # %% ../nbs/14_demo.ipynb #b51c8d52
+def _colorized(photos:list, generator:Path, out:Path, size:int)->dict:
+    "photo → the file it was colorized into by `generator`, in `out`; an `ImageError` if any failed."
+    written, failed = colorize_files(photos, load_generator(generator), out, size=size, progress=False)
+    if failed: raise ImageError('; '.join(reason for _, reason in failed))
+    return dict(written)
+
 def run_demo(out=None, # output folder (default: $COLORNB_HOME/demo, ~/.colornb/demo)
              size:int=96, # training size in pixels
              pretrain_epochs:int=8, # stage 1 epochs
@@ -70,19 +80,20 @@ def run_demo(out=None, # output folder (default: $COLORNB_HOME/demo, ~/.colornb/
              render_size:int=256, # prediction size for the held-back photos
              show:bool=False # show training previews inline
             )->dict: # the files written, and the metrics
-    "Train a small colorizer on the shipped samples and colorize the held-back ones: the built-in demo."
+    "Train a small colorizer on the shipped samples, colorize the held-back ones with it and the shipped model: the built-in demo."
     out = Path(out) if out else colornb_home()/'demo'
     photos = sorted(p for p in SAMPLES_PATH.glob('*.jpg') if p.name not in DEMO_HELD_OUT)
     files = train_colorizer(photos, out=out/'train', size=size, bs=8, pretrain_epochs=pretrain_epochs,
                             gan_epochs=gan_epochs, pretrained=False, preview_every=0, show=show,
                             dls_kwargs=dict(num_workers=0), overwrite=True) # the demo's own folder: rerun, replaced
     held_out = [SAMPLES_PATH/n for n in DEMO_HELD_OUT]
-    written, failed = colorize_files(held_out, load_generator(files['generator']), out/'colorized', size=render_size,
-                                     progress=False)
-    if failed: raise ImageError('; '.join(reason for _, reason in failed))
-    sheets, rows = zip(*[_before_after(src, dst, out/'before_after') for src, dst in written])
+    models = {'demo model': (files['generator'], out/'colorized'), 'shipped model': (SHIPPED_GENERATOR, out/'colorized_shipped')}
+    if not SHIPPED_GENERATOR.exists(): del models['shipped model'] # a colornb without its model: the demo's alone
+    colorized = {m: _colorized(held_out, g, folder, render_size) for m, (g, folder) in models.items()}
+    sheets, rows = zip(*[_before_after(src, {m: done[src] for m, done in colorized.items()}, out/'before_after')
+                         for src in held_out])
     with atomic_file(out/'comparison.png') as f: _stacked(list(sheets)).save(f, format='PNG')
     rows = _with_means([r for photo_rows in rows for r in photo_rows])
     _write_metrics(rows, out)
     return dict(out=out, generator=files['generator'], losses=files['losses'], comparison=out/'comparison.png',
-                metrics=out/'metrics.md', colorized=[d for _, d in written], rows=rows)
+                metrics=out/'metrics.md', colorized=list(colorized['demo model'].values()), rows=rows)

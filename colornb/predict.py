@@ -111,7 +111,7 @@ def predict_ab(generator:torch.nn.Module, # from `load_generator`, or an `OnnxGe
               )->torch.Tensor: # normalised ab, (B,2,h,w), float32, on the generator's device
     "The generator's colour for a batch of lightness, optionally in bfloat16 or float16."
     dev = _model_device(generator) # a generator without torch weights: L stays on the CPU
-    if precision == 'auto': precision = default_precision(dev)
+    if precision == 'auto': precision = default_precision(dev, training=False)
     if precision not in PRECISIONS:
         raise ValueError(f"Unknown precision {precision!r}: choose one of auto, {', '.join(PRECISIONS)}")
     half = torch.float16 if precision == 'fp16' else torch.bfloat16

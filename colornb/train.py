@@ -65,8 +65,10 @@ class TrainSettings:
     gan_epochs:int=20 # stage 2 epochs, adversarial + lambda*L1
     pretrained:bool=True # start the generator's body from ImageNet weights (downloaded once)
     encoder_weights:str=None # a file of ImageNet weights for the body, read instead of downloading them
+    init:str=None # a generator .pt of the same arch to start from: to fine-tune it, or to go on at a larger size
     n_images:int=None # use a seeded subset of this many photos (default: all; 10,000 for coco)
     holdout:float=0. # never train on this fixed share of the photos: `colornb evaluate --holdout` measures on it
+    valid_pct:float=0.2 # share of the other photos validated at each epoch's end (less: shorter epochs, noisier valid_l1)
     lr_pretrain:float=PRETRAIN_LR # stage 1 peak learning rate (one cycle)
     lr_gan:float=GAN_LR # stage 2 learning rate of both networks
     lambda_l1:float=LAMBDA_L1 # weight of the L1 term in stage 2
@@ -76,7 +78,7 @@ class TrainSettings:
     preview_every:int=200 # training batches between preview images (0: at epoch ends only)
     n_preview:int=6 # validation photos in the previews
     seed:int=42 # seed of the data split and the initialisation
-    precision:str='auto' # mixed precision; auto: bf16 (or fp16) on a GPU, fp32 on a CPU
+    precision:str='auto' # mixed precision; auto: bf16 (or fp16) on a GPU, bf16 on a CPU with AVX-512 BF16, else fp32
     channels_last:bool=None # channels-last memory format, channels padded (default: on for bf16 training on a GPU)
     compile:bool=False # torch.compile G's blocks and D (the first steps wait for the compiler; for GPUs)
     sync_bn:bool=False # synchronise BatchNorm across GPUs under torchrun or accelerate launch
@@ -218,16 +220,32 @@ def start_new_run(out:Path, # the run's output folder
 
 # %% ../nbs/11_train.ipynb #d8c27549
 def _start(resume, settings:TrainSettings, overrides:dict)->tuple:
-    "The run's settings and the training state to resume from (or None)."
+    "The run's settings, the training state to resume from (or None), and the generator of `init` (or None)."
     state = load_training_state(resume) if resume else None
     s = replace(settings or TrainSettings(), **overrides)
-    if not state: return s, state
+    if not state: return s, state, _init_generator(s)
     kept = {k: state['meta'][k] for k in ('arch', 'size')}
     # a value other than the default and the checkpoint's was asked for (the command line always passes the defaults)
     asked = [f'{k} {getattr(s, k)}' for k, v in kept.items() if getattr(s, k) not in (v, getattr(TrainSettings, k))]
     if asked: warnings.warn(f"{resume} is a {kept['arch']} generator trained at {kept['size']} px, and a resumed run "
                             f"keeps both: {' and '.join(asked)} ignored")
-    return replace(s, **kept), state
+    return replace(s, **kept), state, None
+
+def _init_generator(s:TrainSettings)->nn.Module:
+    "The generator in `s.init`, checked to be of the run's arch before any photo is read; None without `init`."
+    if not s.init: return None
+    G = load_generator(s.init)
+    if G.meta['arch'] != s.arch:
+        raise ValueError(f"{s.init} is a {G.meta['arch']} generator, not {s.arch}: "
+                         f"start from it with --arch {G.meta['arch']}")
+    return G
+
+def _first_generator(s:TrainSettings, state:dict=None, init:nn.Module=None)->nn.Module:
+    "The generator a run starts from: a resumed run's, `init`'s weights at `s.size`, or a new one (ImageNet encoder if asked)."
+    G = build_generator(s.arch, size=s.size, pretrained=s.pretrained and state is None and init is None,
+                        weights=None if state or init else s.encoder_weights) # a resumed run has its weights
+    if state or init: G.load_state_dict(state['G'] if state else init.state_dict())
+    return G
 
 def train_colorizer(data='coco', # 'coco', a folder of color photos, or a list of files
                     out=None, # folder of the run's files (default: `resume`'s folder, else `default_train_folder()`)
@@ -240,22 +258,20 @@ def train_colorizer(data='coco', # 'coco', a folder of color photos, or a list o
                     **overrides # fields of `TrainSettings` to change, e.g. size=64, gan_epochs=0
                    )->dict: # the files of the run
     "Run both training stages (or resume them), writing checkpoints, previews and loss plots to `out`."
-    s, state = _start(resume, settings, overrides)
+    s, state, init = _start(resume, settings, overrides)
     out = Path(ifnone(out, Path(resume).parent if resume else default_train_folder()))
     start_new_run(out, resume, overwrite)
     out = writable_folder(out) # before any epoch is trained that could not be saved
     use_local_gpu(); set_seed(s.seed)
-    dls = colorization_dls(data, size=s.size, bs=s.bs, seed=s.seed, n_images=s.n_images, holdout=s.holdout, out=out,
-                           **(dls_kwargs or {}))
+    dls = colorization_dls(data, size=s.size, bs=s.bs, valid_pct=s.valid_pct, seed=s.seed, n_images=s.n_images,
+                           holdout=s.holdout, out=out, **(dls_kwargs or {}))
     dls.path, files = out, _run_files(out)
     preview = partial(ColorizationPreview, *fixed_preview(dls, s.n_preview), out=files['samples'],
                       every=s.preview_every, show=show)
     run = _Run(data, s, files, dls, state['history'] if state else {'pretrain': {}, 'gan': {}},
                TrainingMeanColor(state['meta'].get('mean_ab') if state else None), preview, listify(cbs))
     stage, done = (state['stage'], state['epoch']) if state else ('pretrain', 0)
-    G = build_generator(s.arch, size=s.size, pretrained=s.pretrained and state is None,
-                        weights=None if state else s.encoder_weights) # a resumed run has its weights
-    if state: G.load_state_dict(state['G'])
+    G = _first_generator(s, state, init)
     if stage == 'pretrain':
         if done < s.pretrain_epochs: fit_stage(run, _pretrain_stage(run, G, state), s.pretrain_epochs, done)
         stage, done, state = 'gan', 0, None

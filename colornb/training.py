@@ -6,9 +6,9 @@
 __all__ = ['DEVICES', 'PRECISIONS', 'adam', 'read_losses', 'BatchLosses', 'NonFiniteLossError', 'check_finite', 'StopOnNonFinite',
            'watch_loss', 'note_checkpoint', 'TrainingInterrupted', 'save_on_interrupt', 'EpochCheckpoint',
            'SkipDoneEpochs', 'EpochLog', 'TrainingMeanColor', 'plain_progress', 'DeviceSmoothLoss', 'QuietProgress',
-           'RecorderLossesToHost', 'fewer_host_reads', 'resolve_device', 'default_precision', 'DeviceMixedPrecision',
-           'CudnnAutotune', 'PaddedChannelsLast', 'default_channels_last', 'set_precision', 'undone_on_error',
-           'is_main_process', 'use_local_gpu', 'end_distributed', 'distributed_ctx']
+           'RecorderLossesToHost', 'fewer_host_reads', 'resolve_device', 'cpu_has_bf16', 'default_precision',
+           'DeviceMixedPrecision', 'CudnnAutotune', 'PaddedChannelsLast', 'default_channels_last', 'set_precision',
+           'undone_on_error', 'is_main_process', 'use_local_gpu', 'end_distributed', 'distributed_ctx']
 
 # %% ../nbs/08_training.ipynb #fcaaed83
 import math, os, sys, time, warnings
@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from functools import partial
 from fastcore.basics import ifnone, patch
+from fastcore.foundation import L
 from fastai.callback.core import Callback, CancelEpochException
 from fastai.callback.progress import CSVLogger, ProgressCallback
 from fastai.learner import AvgSmoothLoss
@@ -314,21 +315,29 @@ def resolve_device(device='auto' # 'auto' (a GPU when there is one), 'cpu', 'cud
 # %% ../nbs/08_training.ipynb #2136be7a
 PRECISIONS = ('fp32', 'bf16', 'fp16')
 
-def default_precision(device=None # where training runs (default: CUDA if there is a GPU, else the CPU)
+def cpu_has_bf16()->bool:
+    "Whether this CPU computes bfloat16 natively (AVX-512 BF16 or AMX), so that autocasting to it pays."
+    checks = ('_is_avx512_bf16_supported', '_is_amx_tile_supported') # torch.cpu's, in torch 2.3 and later
+    return any(getattr(torch.cpu, f, lambda: False)() for f in checks)
+
+def default_precision(device=None, # where the network runs (default: CUDA if there is a GPU, else the CPU)
+                      training:bool=True # False for colorizing, which stays in float32 on a CPU
                      )->str:
-    "The precision `colornb train` uses unless told: 'bf16' on GPUs that have it, 'fp16' on others, 'fp32' on a CPU."
+    "'bf16' on GPUs that have it, else 'fp16' on a GPU; for training, 'bf16' on CPUs that compute it natively; else 'fp32'."
     device = torch.device(ifnone(device, 'cuda' if torch.cuda.is_available() else 'cpu'))
-    if device.type != 'cuda': return 'fp32'
-    return 'bf16' if torch.cuda.is_bf16_supported() else 'fp16'
+    if device.type == 'cuda': return 'bf16' if torch.cuda.is_bf16_supported() else 'fp16'
+    return 'bf16' if device.type == 'cpu' and training and cpu_has_bf16() else 'fp32'
 
 # %% ../nbs/08_training.ipynb #15b947f0
 class DeviceMixedPrecision(MixedPrecision):
     "fastai's `MixedPrecision` (autocast, and loss scaling for fp16), autocasting on the model's device, not only CUDA."
-    def before_fit(self):
-        super().before_fit() # checks bf16 support on a GPU
+    def before_fit(self): # fastai's, on the model's device (fastai's own would warn on a CPU that it disables autocast)
         self.device_type = next(self.model.parameters()).device.type
-        self.dtype = torch.bfloat16 if self.amp_mode == AMPMode.BF16 else torch.float16
-        self.autocast = torch.autocast(self.device_type, dtype=self.dtype)
+        bf16 = self.amp_mode == AMPMode.BF16
+        if bf16 and self.device_type == 'cuda' and not torch.cuda.is_bf16_supported():
+            raise ValueError("Unsupported GPU for bfloat16 mixed precision training")
+        self.dtype = torch.bfloat16 if bf16 else torch.float16
+        self.autocast, self.scales = torch.autocast(self.device_type, dtype=self.dtype), L()
         self.learn.scaler = torch.amp.GradScaler(self.device_type, enabled=self.dtype == torch.float16)
 
 # %% ../nbs/08_training.ipynb #f15b3e73

@@ -38,6 +38,7 @@ def test_quick_run_writes_tables_and_json(tmp_path):
     assert any('previous colorize' in n for n in names)
     assert any('plain PyTorch loop' in n for n in names)
     for title in ['## 1. Lab conversion', '## 2. Data loading', '## 3. Training steps', '## 4. Inference',
+                  '## 7. CPU training recipe',
                   'PASS' if 'PASS' in p.stdout else 'FAIL']:
         assert title in p.stdout, title
 

@@ -15,6 +15,7 @@ def test_train_writes_every_file(trained):
     for pt in out.glob('*.pt'): torch.load(pt, weights_only=True)
     assert str(out.resolve()) in r.stdout
     assert 'generator.pt' in r.stdout
+    assert f"colornb colorize --checkpoint {(out/'generator.pt').resolve()} PHOTOS --out DIR" in r.stdout # what it made, by name
 
 def test_checkpoints_record_what_they_hold(trained):
     _, out, _ = trained
@@ -85,23 +86,26 @@ def test_colorize_keeps_a_12_megapixel_photo_whole(trained, tmp_path):
     b = np.asarray(Image.open(tmp_path/'bf16'/'old photo.png').reduce(8)).astype(int)
     assert np.abs(a - b).mean() < 2, np.abs(a - b).mean()
 
-def test_colorize_a_mixed_folder_with_the_last_trained_generator(trained, tmp_path):
-    """Without --checkpoint: one line saying how to make a generator, or the newest one under COLORNB_HOME. A folder's
-    broken files are listed on stderr, the others colorized, and the exit status is 1."""
+def test_colorize_a_mixed_folder_with_the_generator_of_colornb_checkpoint(trained, tmp_path):
+    """Without --checkpoint: $COLORNB_CHECKPOINT's generator, said in one line, else the shipped model (a colornb
+    without it says so), never a generator that training left under COLORNB_HOME. A folder's broken files are listed
+    on stderr, the others colorized, and the exit status is 1."""
     import shutil
+    from unittest import mock
     data, run, _ = trained
-    r = colornb_here('colorize', data/'0.jpg', '--out', tmp_path/'out', home=tmp_path/'empty-home')
-    assert r.returncode == 1
-    assert 'no trained generator found' in r.stderr
-    assert 'colornb demo' in r.stderr
-    (tmp_path/'home'/'train').mkdir(parents=True)
+    (tmp_path/'home'/'train').mkdir(parents=True) # a trained generator where `colornb train` writes by default
     shutil.copy(run/'generator.pt', tmp_path/'home'/'train'/'generator.pt')
+    with mock.patch('colornb.checkpoint.SHIPPED_GENERATOR', tmp_path/'no-model.pt'):
+        r = colornb_here('colorize', data/'0.jpg', '--out', tmp_path/'out', home=tmp_path/'home', env={'COLORNB_CHECKPOINT': ''})
+    assert r.returncode == 1
+    assert f"lacks its shipped model ({tmp_path/'no-model.pt'}); pass --checkpoint PT" in r.stderr
+    assert not (tmp_path/'out').exists()
     data = tmp_path/'mixed'; data.mkdir()
     from conftest import color_photo
     color_photo(data/'good.jpg'); color_photo(data/'also good.png', seed=3)
     (data/'broken.jpg').write_bytes(b'\xff\xd8\xff\xe0 definitely not a jpeg')
     (data/'truncated.png').write_bytes((data/'also good.png').read_bytes()[:200])
-    r = colornb_here('colorize', data, '--out', tmp_path/'out', home=tmp_path/'home')
+    r = colornb_here('colorize', data, '--out', tmp_path/'out', env={'COLORNB_CHECKPOINT': str(run/'generator.pt')})
     assert r.returncode == 1
     assert sorted(p.name for p in (tmp_path/'out').iterdir()) == ['also good.png', 'good.png']
     errors = [l for l in r.stderr.splitlines() if l.startswith('colornb colorize: Cannot read')]
@@ -109,7 +113,7 @@ def test_colorize_a_mixed_folder_with_the_last_trained_generator(trained, tmp_pa
     assert any('broken.jpg' in l for l in errors)
     assert any('truncated.png' in l for l in errors)
     assert 'Colorized 2 of 4 images' in r.stderr
-    assert f"colornb colorize: with {tmp_path/'home'/'train'/'generator.pt'}, the newest trained generator" in r.stderr
+    assert f"colornb colorize: using {run/'generator.pt'}, from $COLORNB_CHECKPOINT" in r.stderr
     assert 'Traceback' not in r.stderr
     assert sorted(r.stdout.splitlines()) == [str(tmp_path/'out'/n) for n in ('also good.png', 'good.png')] # no progress bar in it
 
@@ -127,6 +131,7 @@ def test_usage_errors_exit_2(tmp_path, capsys):
                       (photo + ['--smooth', '1'], 'argument --smooth: must be from 0 up to but not including 1, not 1'),
                       (['train', '--data', 'd', '--size', '0'], 'argument --size: must be from 32 to 2048, not 0'),
                       (['train', '--data', 'd', '--gan-epochs', '-1'], 'argument --gan-epochs: must be 0 or more'),
+                      (['train', '--data', 'd', '--valid-pct', '0'], 'argument --valid-pct: must be from 0.01 to 0.5, not 0'),
                       (['prepare', '--data', 'd', '--out', 'p.npy', '--n-images', '-3'], 'argument --n-images: must be 1'),
                       (['app', '--port', '99999'], 'argument --port: must be from 1 to 65535, not 99999')]:
         with pytest.raises(SystemExit) as e: main(args)
@@ -146,7 +151,8 @@ def test_demo_writes_its_results_and_says_where(tmp_path):
     assert len(list((tmp_path/'demo'/'before_after').glob('*.png'))) == 4
     assert len(list((tmp_path/'demo'/'colorized').glob('*.png'))) == 4
     assert str((tmp_path/'demo').resolve()) in r.stdout
-    assert '| mean | colornb |' in r.stdout
+    assert '| mean | demo model |' in r.stdout
+    assert f"colornb colorize --checkpoint {(tmp_path/'demo'/'train'/'generator.pt').resolve()} PHOTOS" in r.stdout
 
 def test_stage_one_alone_then_stage_two_elsewhere(trained, tmp_path):
     data, _, _ = trained

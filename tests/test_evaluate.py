@@ -118,9 +118,11 @@ def test_missing_folder_and_missing_model_are_one_line(generator, tmp_path):
     assert r.returncode == 1
     assert r.stderr.strip().splitlines()[-1] == f"colornb evaluate: error: Image source {tmp_path/'missing'} does not exist"
     color_photo(tmp_path/'one.jpg')
-    r = colornb_here('evaluate', '--data', tmp_path, home=tmp_path/'home')
+    from unittest import mock
+    with mock.patch('colornb.checkpoint.SHIPPED_GENERATOR', tmp_path/'no-model.pt'): # a colornb without its model
+        r = colornb_here('evaluate', '--data', tmp_path, env={'COLORNB_CHECKPOINT': ''})
     assert r.returncode == 1
-    assert r.stderr.startswith('colornb evaluate: error: no trained generator found')
+    assert r.stderr.startswith('colornb evaluate: error: no generator to use: this installation of colornb lacks its shipped model')
     assert 'Traceback' not in r.stderr
 
 def test_fid_and_lpips_with_stand_in_weights(tmp_path, monkeypatch):
