@@ -24,7 +24,7 @@ How long: a full run (`--steps 3`: 12 measurements of 1 + 3 steps) should take a
 (2 to 5), estimated from each row's FLOPs and two full-size rows timed on one thread beside other work (load average
 5-6): the baseline's step 3.2 CPU-seconds (38 GFLOP of matrix work per CPU-second), lite0 at 256 px in bf16 8.6
 (56 per CPU-second); about 200 CPU-seconds of steps, resnet18's the most (its U-Net is 5.6× lite0's FLOPs), and 40 of
-building the models, counting FLOPs and the matmul rates. `--quick` (64 px, batch 2, one timed step) runs on one torch
+building the models, counting FLOPs and the matmul rates. `--quick` (32 px, batch 2, one timed step) runs on one torch
 thread, about 25 CPU-seconds: with two, beside a training job at a higher priority, its OpenMP threads waited on each
 other for 7 minutes here; its figures mean nothing either way.
 """
@@ -205,5 +205,5 @@ def measure(opts:RunOptions)->list:
     if not opts.quick: return bench_cpu_recipe(size=128, bs=16, warmup=1, steps=opts.steps)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    try: return bench_cpu_recipe(size=64, bs=2, warmup=1, steps=1, quick=True)
+    try: return bench_cpu_recipe(size=32, bs=2, warmup=1, steps=1, quick=True)
     finally: torch.set_num_threads(threads)
