@@ -6,8 +6,8 @@
 __all__ = ['GENERATOR_BODIES', 'EFFICIENTNET_PYTORCH_NAMES', 'GENERATOR_ARCHS', 'COMPILABLE', 'RECOMPILE_LIMIT', 'CXX_COMPILERS',
            'error_line', 'resnet_body', 'feature_stages', 'timm_body', 'read_state_dict', 'load_exactly',
            'efficientnet_pytorch_to_timm', 'load_encoder_weights', 'is_generator_arch', 'GeneratorArchs',
-           'build_generator', 'plain_module', 'compile_in_place', 'compile_generator', 'uncompiled', 'check_compiler',
-           'pad_channels', 'unpad_channels']
+           'build_generator', 'plain_module', 'early_layers', 'compile_in_place', 'compile_generator', 'uncompiled',
+           'check_compiler', 'pad_channels', 'unpad_channels']
 
 # %% ../nbs/03_generator.ipynb #eda50a7d
 import contextlib, inspect, shutil
@@ -18,6 +18,7 @@ from torch import nn
 from timm.models import adapt_input_conv
 from fastai.vision.learner import create_body
 from fastai.vision.models.unet import DynamicUnet
+from fastai.callback.hook import model_sizes
 from torch._dynamo import config as dynamo_config
 from torch.utils._triton import has_triton
 
@@ -181,6 +182,17 @@ def plain_module(m:nn.Module # a model, perhaps wrapped in `DistributedDataParal
                 )->nn.Module:
     "`m` itself, unwrapped from `DistributedDataParallel` if it is wrapped."
     return getattr(m, 'module', m)
+
+# %% ../nbs/03_generator.ipynb #56e344fb
+def early_layers(G:nn.Module, # a generator made by `build_generator`
+                 at:int=4 # the layers whose features are at least 1/`at` of the input's size
+                )->nn.Sequential: # those first layers of `G`'s encoder
+    "The first layers of `G`'s encoder: the stem and the stages that work at no less than 1/`at` of the input's size."
+    body = plain_module(G).layers[0]
+    training = body.training
+    sizes = [s[-1] for s in model_sizes(body, (64, 64))] # fastai's: a dummy batch in eval mode
+    body.train(training)
+    return body[:next(i for i, s in enumerate(sizes) if s < 64 // at)]
 
 # %% ../nbs/03_generator.ipynb #6704412f
 COMPILABLE = ('Sequential', 'ConvLayer', 'UnetBlock', 'ResBlock', 'PixelShuffle_ICNR') # U-Net parts dynamo traces

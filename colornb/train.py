@@ -30,7 +30,7 @@ from .metrics import psnr, colorfulness
 from .training import (BatchLosses, StopOnNonFinite, EpochCheckpoint, SkipDoneEpochs, note_checkpoint,
                               save_on_interrupt, EpochLog, TrainingMeanColor, set_precision, distributed_ctx,
                               is_main_process, use_local_gpu, PRECISIONS, plain_progress, read_losses, fewer_host_reads,
-                              undone_on_error)
+                              undone_on_error, FreezeEarlyLayers)
 from .pretrain import pretrain_learner, PRETRAIN_LR
 from .gan import gan_learner, pix2pix_adam, compile_networks, GAN_KEYS, GAN_LR, LAMBDA_L1, GAN_LOSSES
 
@@ -66,6 +66,7 @@ class TrainSettings:
     pretrained:bool=True # start the generator's body from ImageNet weights (downloaded once)
     encoder_weights:str=None # a file of ImageNet weights for the body, read instead of downloading them
     init:str=None # a generator .pt of the same arch to start from: to fine-tune it, or to go on at a larger size
+    freeze_early:bool=False # keep the encoder's stem and first stages at their starting weights (1.3x faster on a CPU)
     n_images:int=None # use a seeded subset of this many photos (default: all; 10,000 for coco)
     holdout:float=0. # never train on this fixed share of the photos: `colornb evaluate --holdout` measures on it
     valid_pct:float=0.2 # share of the other photos validated at each epoch's end (less: shorter epochs, noisier valid_l1)
@@ -176,6 +177,7 @@ def _pretrain_stage(run:_Run, G:nn.Module, state:dict=None)->_Stage:
     s = run.settings
     learn = pretrain_learner(run.dls, G=G, lr=s.lr_pretrain)
     plain_progress(set_precision(learn, s.precision, s.channels_last))
+    if s.freeze_early: learn.add_cb(FreezeEarlyLayers())
     if s.compile: compile_networks(learn)
     if state and state.get('opt_G'): learn.create_opt(); load_opt_state(learn.opt, state['opt_G'])
     return _Stage('pretrain', learn, learn.fit_one_cycle, s.lr_pretrain, 'pretrained',
@@ -189,6 +191,7 @@ def _gan_stage(run:_Run, start, state:dict=None)->_Stage:
     learn = gan_learner(run.dls, start, D=D, lambda_l1=s.lambda_l1, gan_mode=s.gan_mode, lr=s.lr_gan,
                         history=run.history['gan'])
     plain_progress(set_precision(learn, s.precision, s.channels_last))
+    if s.freeze_early: learn.add_cb(FreezeEarlyLayers())
     if s.compile: compile_networks(learn)
     if state:
         learn.create_opt(); load_opt_state(learn.opt, state['opt_G'])

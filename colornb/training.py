@@ -8,7 +8,8 @@ __all__ = ['DEVICES', 'PRECISIONS', 'adam', 'read_losses', 'BatchLosses', 'NonFi
            'SkipDoneEpochs', 'EpochLog', 'TrainingMeanColor', 'plain_progress', 'DeviceSmoothLoss', 'QuietProgress',
            'RecorderLossesToHost', 'fewer_host_reads', 'resolve_device', 'cpu_has_bf16', 'default_precision',
            'DeviceMixedPrecision', 'CudnnAutotune', 'PaddedChannelsLast', 'default_channels_last', 'set_precision',
-           'undone_on_error', 'is_main_process', 'use_local_gpu', 'end_distributed', 'distributed_ctx']
+           'FreezeEarlyLayers', 'undone_on_error', 'is_main_process', 'use_local_gpu', 'end_distributed',
+           'distributed_ctx']
 
 # %% ../nbs/08_training.ipynb #fcaaed83
 import math, os, sys, time, warnings
@@ -35,7 +36,7 @@ from .lab import LAB_NORM
 from .images import counted
 from .checkpoint import load_training_state
 from .visualize import in_notebook
-from .generator import pad_channels, unpad_channels
+from .generator import pad_channels, unpad_channels, early_layers
 
 # %% ../nbs/08_training.ipynb #67f38268
 def adam(params, # the weights, or groups of them, as fastai's `Learner` passes them
@@ -382,15 +383,25 @@ def set_precision(learn:Learner, # a colornb learner
     if autotune: learn.add_cb(CudnnAutotune())
     return learn
 
+# %% ../nbs/08_training.ipynb #d8a72453
+class FreezeEarlyLayers(Callback):
+    "While fitting, the generator's `early_layers` keep their weights (their BatchNorms still follow the data)."
+    frozen = None # the frozen layers, while a fit runs
+    def before_fit(self):
+        self.frozen = early_layers(self.learn.model)
+        self.frozen.requires_grad_(False)
+    def after_fit(self): # once, and nothing if the fit never began
+        if self.frozen is not None: self.frozen.requires_grad_(True); self.frozen = None
+
 # %% ../nbs/08_training.ipynb #5f473916
 @contextmanager
 def undone_on_error(learn:Learner # a learner about to fit
                    ):
-    "On an error or Ctrl-C in the block, undo what `PaddedChannelsLast` and `CudnnAutotune` set, then re-raise."
+    "On an error or Ctrl-C in the block, undo what `PaddedChannelsLast`, `CudnnAutotune` and `FreezeEarlyLayers` set, then re-raise."
     try: yield
     except BaseException:
         for cb in learn.cbs: # those added to the learner; a fit's own `cbs` are gone by now
-            if not isinstance(cb, (PaddedChannelsLast, CudnnAutotune)): continue
+            if not isinstance(cb, (PaddedChannelsLast, CudnnAutotune, FreezeEarlyLayers)): continue
             try: cb.after_fit()
             except Exception as e: warnings.warn(f"Could not undo {type(cb).__name__} after the error: {e}")
         raise
