@@ -184,7 +184,7 @@ MODEL_CARD = MODELS_PATH/'MODEL_CARD.md'
 
 def generator_file(checkpoint:Path=None # the checkpoint the user named, if any
                   )->Path:
-    "`checkpoint` if given, else `$COLORNB_CHECKPOINT` if set, else the shipped model; a `FileNotFoundError` if none is there."
+    "`checkpoint` if given, else `$COLORNB_CHECKPOINT` if set, else the shipped model; a `FileNotFoundError` if none."
     path = Path(checkpoint or os.environ.get('COLORNB_CHECKPOINT') or SHIPPED_GENERATOR)
     if path == SHIPPED_GENERATOR and not path.exists():
         raise FileNotFoundError(f"no generator to use: this installation of colornb lacks its shipped model ({path}); "
@@ -194,7 +194,7 @@ def generator_file(checkpoint:Path=None # the checkpoint the user named, if any
 # %% ../nbs/05_checkpoint.ipynb #e939a147
 def generator_note(checkpoint:Path=None # the checkpoint the user named, if any
                   )->str: # None when the user named one
-    "The line a command prints about the generator it uses when the user named none: `$COLORNB_CHECKPOINT`'s or the shipped one."
+    "What a command says of the generator it uses when the user named none: `$COLORNB_CHECKPOINT`'s or the shipped one."
     if checkpoint: return None
     path = generator_file()
     if path == SHIPPED_GENERATOR: return f"using the model shipped with colornb, {path} (its card: {MODEL_CARD.name})"

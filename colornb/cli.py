@@ -234,8 +234,8 @@ def _add_demo(sub):
     p = sub.add_parser('demo',
                        help='train on the shipped sample photos and colorize held-back ones (a few minutes on a CPU)',
                        description='The built-in demo: trains both stages on 16 sample photos shipped with colornb, '
-                                   'colorizes the 4 held back with it and with the shipped model, and writes before/after images, loss curves and a '
-                                   'metrics table into --out.',
+                                   'colorizes the 4 held back with it and with the shipped model, and writes '
+                                   'before/after images, loss curves and a metrics table into --out.',
                        formatter_class=_HelpFormatter)
     add_options(p, run_demo, skip=('show',))
     p.set_defaults(func=_demo)
@@ -284,7 +284,7 @@ def _evaluate(args):
     print(f"\nResults in {Path(out).resolve()}: metrics.json, metrics.csv, best_worst.png")
 
 # %% ../nbs/18_cli.ipynb #e87547b6
-def app_command(checkpoint:Path=None, # generator .pt (default: $COLORNB_CHECKPOINT if set, else the model shipped with colornb)
+def app_command(checkpoint:Path=None, # generator .pt (default: $COLORNB_CHECKPOINT, else the shipped model)
                 port:int=8501, # port to serve on
                 address:str='localhost', # address to listen on (localhost: this machine only)
                 max_upload_mb:int=50, # largest upload accepted, in MB

@@ -80,14 +80,15 @@ def run_demo(out=None, # output folder (default: $COLORNB_HOME/demo, ~/.colornb/
              render_size:int=256, # prediction size for the held-back photos
              show:bool=False # show training previews inline
             )->dict: # the files written, and the metrics
-    "Train a small colorizer on the shipped samples, colorize the held-back ones with it and the shipped model: the built-in demo."
+    "The built-in demo: train a small colorizer on the samples, colorize the held-back ones with it and the shipped model."
     out = Path(out) if out else colornb_home()/'demo'
     photos = sorted(p for p in SAMPLES_PATH.glob('*.jpg') if p.name not in DEMO_HELD_OUT)
     files = train_colorizer(photos, out=out/'train', size=size, bs=8, pretrain_epochs=pretrain_epochs,
                             gan_epochs=gan_epochs, pretrained=False, preview_every=0, show=show,
                             dls_kwargs=dict(num_workers=0), overwrite=True) # the demo's own folder: rerun, replaced
     held_out = [SAMPLES_PATH/n for n in DEMO_HELD_OUT]
-    models = {'demo model': (files['generator'], out/'colorized'), 'shipped model': (SHIPPED_GENERATOR, out/'colorized_shipped')}
+    models = {'demo model': (files['generator'], out/'colorized'),
+              'shipped model': (SHIPPED_GENERATOR, out/'colorized_shipped')}
     if not SHIPPED_GENERATOR.exists(): del models['shipped model'] # a colornb without its model: the demo's alone
     colorized = {m: _colorized(held_out, g, folder, render_size) for m, (g, folder) in models.items()}
     sheets, rows = zip(*[_before_after(src, {m: done[src] for m, done in colorized.items()}, out/'before_after')

@@ -69,7 +69,7 @@ class TrainSettings:
     freeze_early:bool=False # keep the encoder's stem and first stages at their starting weights (1.3x faster on a CPU)
     n_images:int=None # use a seeded subset of this many photos (default: all; 10,000 for coco)
     holdout:float=0. # never train on this fixed share of the photos: `colornb evaluate --holdout` measures on it
-    valid_pct:float=0.2 # share of the other photos validated at each epoch's end (less: shorter epochs, noisier valid_l1)
+    valid_pct:float=0.2 # share of the other photos validated at each epoch's end (less: shorter epochs, noisier)
     lr_pretrain:float=PRETRAIN_LR # stage 1 peak learning rate (one cycle)
     lr_gan:float=GAN_LR # stage 2 learning rate of both networks
     lambda_l1:float=LAMBDA_L1 # weight of the L1 term in stage 2
@@ -244,7 +244,7 @@ def _init_generator(s:TrainSettings)->nn.Module:
     return G
 
 def _first_generator(s:TrainSettings, state:dict=None, init:nn.Module=None)->nn.Module:
-    "The generator a run starts from: a resumed run's, `init`'s weights at `s.size`, or a new one (ImageNet encoder if asked)."
+    "The generator a run starts from: a resumed run's, `init`'s weights at `s.size`, or a new one (ImageNet encoder)."
     G = build_generator(s.arch, size=s.size, pretrained=s.pretrained and state is None and init is None,
                         weights=None if state or init else s.encoder_weights) # a resumed run has its weights
     if state or init: G.load_state_dict(state['G'] if state else init.state_dict())

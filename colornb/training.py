@@ -324,7 +324,7 @@ def cpu_has_bf16()->bool:
 def default_precision(device=None, # where the network runs (default: CUDA if there is a GPU, else the CPU)
                       training:bool=True # False for colorizing, which stays in float32 on a CPU
                      )->str:
-    "'bf16' on GPUs that have it, else 'fp16' on a GPU; for training, 'bf16' on CPUs that compute it natively; else 'fp32'."
+    "'bf16' on GPUs that have it, else 'fp16' on a GPU; for training, 'bf16' on CPUs that have it natively; else 'fp32'."
     device = torch.device(ifnone(device, 'cuda' if torch.cuda.is_available() else 'cpu'))
     if device.type == 'cuda': return 'bf16' if torch.cuda.is_bf16_supported() else 'fp16'
     return 'bf16' if device.type == 'cpu' and training and cpu_has_bf16() else 'fp32'
