@@ -44,7 +44,7 @@ class Recipe(NamedTuple):
     size:int=128 # px, the square training crop
     precision:str='bf16' # 'fp32', or 'bf16' autocast around forward and loss
     channels_last:bool=False # model and batch in `torch.channels_last`
-    frozen:bool=False # the body's layers up to and including the stride-4 stage take no gradient (`freeze_first_stages`)
+    frozen:bool=False # the body's layers up to and including the stride-4 stage take no gradient (`early_layers`)
     half_ab:bool=False # ab predicted at half the size of L (`HalfSizeAb`), L1 against ab downsampled by 2
     stage:str='pretrain' # 'pretrain' (the L1 step) or 'gan' (D's update, then G's through D with λ·L1)
     def name(self)->str:
@@ -65,29 +65,13 @@ def recipes(size:int=128 # the baseline's size; the size rows take 1.5× and 2×
 
 # ---------------------------------------------------------------- the variants of the generator
 
-def first_stages(body:nn.Sequential # a generator's body: `G.layers[0]`
-                )->int: # how many of its first layers
-    """How many of `body`'s first layers produce features at no less than a quarter of the input's size: its layers up
-    to and including the second feature stage (tf_efficientnet_lite*: conv_stem, bn1, blocks.0 and blocks.1, 4 layers;
-    resnet18: conv1, bn1, relu, maxpool and layer1, 5 layers)."""
-    side, x, n = 64, torch.zeros(1, 1, 64, 64), 0
-    training = body.training
-    body.eval()
-    with torch.no_grad():
-        for layer in body:
-            x = layer(x)
-            if x.shape[-1] < side // 4: break
-            n += 1
-    body.train(training)
-    return n
-
 def freeze_first_stages(G:nn.Module # from `build_generator`
                        )->str: # what was frozen, in words
-    "Stop the gradient of `G`'s body's `first_stages` (their BatchNorms still update their running statistics)."
-    n = first_stages(G.layers[0])
-    frozen = G.layers[0][:n]
+    "Stop the gradient of `G`'s `early_layers`, as `colornb train --freeze-early` does (their BatchNorms still learn)."
+    from colornb.generator import early_layers
+    frozen = early_layers(G)
     frozen.requires_grad_(False)
-    return (f"the body's first {n} layers ({sum(p.numel() for p in frozen.parameters()):,} of the U-Net's "
+    return (f"the body's first {len(frozen)} layers ({sum(p.numel() for p in frozen.parameters()):,} of the U-Net's "
             f"{sum(p.numel() for p in G.parameters()):,} parameters)")
 
 def tail_start(G:nn.Module # a fastai `DynamicUnet`
