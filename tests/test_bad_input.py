@@ -95,25 +95,39 @@ def test_output_folder_problems(battery, tmp_path):
     assert hashlib.sha256((d/'rgba.png').read_bytes()).hexdigest() == before[d/'rgba.png']
     for p in set(_digests(d)) - set(before): p.unlink()
 
+READ_ONLY_RUNS = """import contextlib, io, sys
+from colornb.cli import main
+from colornb.predict import colorize_files
+from colornb.checkpoint import load_generator
+photos, ckpt, ro = sys.argv[1:3], sys.argv[3], sys.argv[4]
+for out in (ro, ro + '/new'): # the command line, in this process: its exit status and its output
+    out_, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out_), contextlib.redirect_stderr(err):
+        code = main(['colorize', *photos, '--out', out, '--checkpoint', ckpt, '--size', '64'])
+    print('== exit status', code, repr(out_.getvalue())); print(err.getvalue().strip())
+try: colorize_files(photos[:1], load_generator(ckpt), ro, size=64) # the library: an OSError a program can catch
+except OSError as e: print('==', type(e).__name__, e)
+"""
+
 def test_read_only_output_folder(battery, tmp_path):
+    """A folder that cannot be written, or created, is one line from the command and an OSError from the library,
+    raised before any photo is read. One process without root's powers (CI runs as root) runs the three cases."""
     d, expected, ckpt = battery
     ro = read_only_folder(tmp_path/'read-only')
     before = _digests(d)
-    for out, line in [(ro, f"Cannot write to the output folder {ro}: Permission denied"),
-                      (ro/'new', f"Cannot write to the output folder {ro/'new'}: Permission denied")]:
-        r = subprocess.run(without_root_powers([*COLORNB, 'colorize', d/'rgba.png', d/'cmyk.jpg', '--out', out, '--checkpoint', ckpt, '--size', '64']),
-                           capture_output=True, text=True)
-        print(r.stderr.strip().splitlines()[-1])
-        assert r.returncode == 1
-        assert 'Traceback' not in r.stderr
-        assert r.stdout == ''
-        assert r.stderr.strip().splitlines()[-1] == f"colornb colorize: error: {line}"
-    # the same through the library: an OSError that a program can catch, raised before any photo is read
-    code = ("import sys; from colornb.predict import colorize_files; from colornb.checkpoint import load_generator\n"
-            "try: colorize_files([sys.argv[1]], load_generator(sys.argv[2]), sys.argv[3], size=64)\n"
-            "except OSError as e: print(type(e).__name__, e)")
-    r = subprocess.run(without_root_powers([sys.executable, '-c', code, d/'rgba.png', ckpt, ro]), capture_output=True, text=True)
-    assert r.stdout.strip() == f"WriteError Cannot write to the output folder {ro}: Permission denied", r.stderr
+    cmd = [sys.executable, '-c', READ_ONLY_RUNS, d/'rgba.png', d/'cmyk.jpg', ckpt, ro]
+    r = subprocess.run(without_root_powers(cmd), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert 'Traceback' not in r.stdout + r.stderr
+    runs = r.stdout.split('== exit status ')[1:]
+    for run, line in zip(runs, [f"Cannot write to the output folder {ro}: Permission denied",
+                                f"Cannot write to the output folder {ro/'new'}: Permission denied"]):
+        code, *err = run.split('\n== ')[0].strip().splitlines()
+        assert code == "1 ''", run # status 1, nothing on stdout
+        assert err[-1] == f"colornb colorize: error: {line}", run
+    assert len(runs) == 2, r.stdout
+    last = r.stdout.strip().splitlines()[-1]
+    assert last == f"== WriteError Cannot write to the output folder {ro}: Permission denied"
     assert list(ro.iterdir()) == []
     assert _digests(d) == before                     # nothing written, no input touched
 
