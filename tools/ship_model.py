@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 import matplotlib; matplotlib.use('Agg')
 import torch
-from colornb.checkpoint import load_generator, save_generator, MODELS_PATH, SHIPPED_GENERATOR, MODEL_CARD
+from colornb.checkpoint import load_generator, load_pt, save_generator, MODELS_PATH, SHIPPED_GENERATOR, MODEL_CARD
 from colornb.data import find_photos
 from colornb.deploy import delta_e76
 from colornb.evaluate import evaluate_folder
@@ -28,6 +28,7 @@ from PIL import Image
 from colornb.images import atomic_file, open_image, write_json, writable_folder
 from colornb.visualize import labeled_grid
 from colornb.predict import colorize
+from colornb.train import RUN_LOGS
 from colornb.study import contact_sheet, plot_study, sheet_photos, shipping_bar, study_table, _machine
 
 SIZE, HOLDOUT = 256, 0.1 # colorize's default render size; the held-out share
@@ -40,19 +41,19 @@ def markdown(df)->str:
     return '\n'.join(lines + ['| ' + ' | '.join([str(i), *map(cell, row)]) + ' |' for i, row in df.iterrows()])
 
 def logged_seconds(run:Path)->float:
-    "The training seconds a run's epoch logs add up to."
-    logs = [run/'pretrain_log.csv', run/'gan_log.csv']
+    "The training seconds a run's epoch logs (`RUN_LOGS`) add up to."
+    logs = [run/n for n in RUN_LOGS]
     return sum(float(r['seconds']) for f in logs if f.exists() for r in csv.DictReader(f.open()))
 
 def measure(name:str, runs:list, held_out:list)->dict:
     "The candidate `name`, trained in `runs` (the last first), measured on `held_out` (or read from its heldout.json)."
     run, kept = Path(runs[0]), Path(runs[0])/'heldout.json'
-    if kept.exists() and json.loads(kept.read_text())['n_held_out'] == len(held_out): res = json.loads(kept.read_text())
-    else:
+    res = json.loads(kept.read_text()) if kept.exists() else {}
+    if res.get('n_held_out') != len(held_out):
         ev = evaluate_folder(held_out, run/'generator.pt', size=SIZE, device='cpu')
         res = dict(n_held_out=len(held_out), n_photos=ev['n_photos'], mean_ab=ev['mean_ab'], metrics=ev['summary'])
         write_json(kept, res)
-    meta = load_generator(run/'generator.pt').meta
+    meta = load_pt(run/'generator.pt')['meta'] # the metadata alone: no network built
     return dict(res, name=name, generator=str(run/'generator.pt'), runs=[str(r) for r in runs],
                 train_seconds=round(sum(logged_seconds(Path(r)) for r in runs), 1), training=meta)
 
@@ -89,7 +90,7 @@ def interpolate(fidelity:Path, gan:Path, alpha:float, out:Path)->Path:
     sa, sb = A.state_dict(), B.state_dict()
     A.load_state_dict({k: (1 - alpha) * v + alpha * sb[k] if v.is_floating_point() else sb[k] for k, v in sa.items()})
     out = writable_folder(out)
-    for log in ('gan_log.csv',): shutil.copy(Path(gan).parent/log, out/log)
+    shutil.copy(Path(gan).parent/'gan_log.csv', out/'gan_log.csv')
     return save_generator(A, out/'generator.pt', stage='gan', interpolated=dict(fidelity=str(fidelity), gan=str(gan),
                           alpha=alpha), mean_ab=B.meta.get('mean_ab'))
 
@@ -134,12 +135,12 @@ def ship(report:Path, name:str, recipe:str):
     with tempfile.TemporaryDirectory() as d:
         G16 = load_generator(save_generator(G32, Path(d)/'g.pt', half=True, **{k: v for k, v in G32.meta.items()
                                             if k not in ('arch', 'size', 'lab_norm', 'colornb_version')}))
-        held_out = find_photos(res['settings']['photos'], holdout=HOLDOUT, held_out=True)
-        de = fp16_delta_e(G32, G16, sheet_photos(held_out, 6))
+        shown = sheet_photos(find_photos(res['settings']['photos'], holdout=HOLDOUT, held_out=True), 6)
+        de = fp16_delta_e(G32, G16, shown)
         if de >= 1: sys.exit(f"float16 weights move colorize's output by a mean ΔE76 of {de:.2f}: ship float32")
         writable_folder(MODELS_PATH); shutil.copy(Path(d)/'g.pt', SHIPPED_GENERATOR)
     shutil.copy(Path(report)/'contact_sheet.jpg', MODELS_PATH/'contact_sheet.jpg')
-    with atomic_file(README_PICTURE) as f: before_after(G16, sheet_photos(held_out, 6)).save(f, 'JPEG', quality=85)
+    with atomic_file(README_PICTURE) as f: before_after(G16, shown).save(f, 'JPEG', quality=85)
     table = markdown(study_table(res))
     bar = markdown(shipping_bar(res))
     MODEL_CARD.write_text(CARD.format(
