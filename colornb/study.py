@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['RECIPES', 'LITE0', 'STUDY_COLUMNS', 'SHIPPING_BAR', 'MOONSHOT', 'lite0_weights', 'study_encoders',
-           'train_and_measure', 'sheet_photos', 'run_study', 'study_table', 'plot_study', 'contact_sheet',
-           'shipping_bar']
+           'train_and_measure', 'machine_name', 'sheet_photos', 'run_study', 'study_table', 'plot_study',
+           'contact_sheet', 'shipping_bar']
 
 # %% ../nbs/20_study.ipynb #cce5ddd5
 import json, re, random, time, platform
@@ -79,7 +79,8 @@ def train_and_measure(photos, # the photos: a folder, a list of files or 'coco'
     return res
 
 # %% ../nbs/20_study.ipynb #51053925
-def _machine()->str:
+def machine_name()->str:
+    "The accelerator, or the CPU and its threads, a study ran on: what its minutes mean."
     if torch.cuda.is_available(): return torch.cuda.get_device_name()
     return f'CPU: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads'
 
@@ -108,7 +109,7 @@ def run_study(photos, # the photos: a folder, a list of files or 'coco'
                                            holdout=holdout, **kwargs) for e in encoders for r in recipes}
     for (name, run), e in zip(runs.items(), [e for e in encoders for r in recipes]): run.update(name=name, encoder=e)
     first = next(iter(runs.values()))
-    res = dict(date=str(date.today()), machine=_machine(), torch=torch.__version__,
+    res = dict(date=str(date.today()), machine=machine_name(), torch=torch.__version__,
                settings=dict(photos=str(photos), epochs=epochs, size=size, holdout=holdout, n_held_out=len(held_out),
                              encoders=encoders, **{k: v for k, v in kwargs.items() if k != 'dls_kwargs'}),
                baselines={m: first['metrics'][m] for m in ('gray', 'mean-color')}, runs=list(runs.values()))

@@ -117,6 +117,22 @@ def test_colorize_a_mixed_folder_with_the_generator_of_colornb_checkpoint(traine
     assert 'Traceback' not in r.stderr
     assert sorted(r.stdout.splitlines()) == [str(tmp_path/'out'/n) for n in ('also good.png', 'good.png')] # no progress bar in it
 
+def test_colorize_works_out_of_the_box(tmp_path):
+    """The command, as a process, as a user runs it right after `pip install`: a sample photo colorized by the model
+    shipped in the package, with no training and no --checkpoint, said in one line; nothing written outside --out."""
+    from PIL import Image
+    from colornb.images import SAMPLES_PATH, image_tensor
+    from colornb.metrics import colorfulness
+    photo = SAMPLES_PATH/'skimage_coffee.jpg'
+    r = colornb('colorize', photo, '--out', tmp_path/'out', home=tmp_path/'home', env={'COLORNB_CHECKPOINT': ''})
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.startswith('colornb colorize: using the model shipped with colornb'), r.stderr
+    assert r.stdout.split() == [str(tmp_path/'out'/'skimage_coffee.png')]
+    out = Image.open(tmp_path/'out'/'skimage_coffee.png')
+    assert out.size == Image.open(photo).size
+    assert colorfulness(image_tensor(out)).item() > 10 # colour, not a gray or sepia copy (the original: 40)
+    assert not (tmp_path/'home').exists()
+
 def test_usage_errors_exit_2(tmp_path, capsys):
     from colornb.cli import main
     for args in (['colorize', str(tmp_path)], ['colorize', '--out', str(tmp_path)], # no --out; no input

