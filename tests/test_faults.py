@@ -16,11 +16,15 @@ def _wait_for_epoch(run, proc, stage='gan', epoch=1, timeout=240):
         time.sleep(0.2)
     pytest.fail(f'no {stage} epoch {epoch} checkpoint within {timeout} s')
 
+def _ctrl_c_as_in_a_terminal():
+    "In the child before it starts: SIGINT's default action, which a runner in the background (`nohup pytest &`) ignores."
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 def _start(data, gan_epochs, *args, pretrain_epochs=1, home=None):
-    "Start `colornb train` on `data` with `args`; `home` sets COLORNB_HOME."
+    "Start `colornb train` on `data` with `args`, Ctrl-C reaching it as in a terminal; `home` sets COLORNB_HOME."
     env = dict(os.environ, **({'COLORNB_HOME': str(home)} if home else {}))
     return subprocess.Popen([*COLORNB, 'train', '--data', str(data), '--pretrain-epochs', str(pretrain_epochs),
-                             '--gan-epochs', str(gan_epochs), *map(str, args), *TINY],
+                             '--gan-epochs', str(gan_epochs), *map(str, args), *TINY], preexec_fn=_ctrl_c_as_in_a_terminal,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
 
 def test_sigkill_mid_epoch_loses_no_completed_epoch(trained, tmp_path):
@@ -60,7 +64,14 @@ def test_ctrl_c_saves_the_training_state(trained, tmp_path):
     assert (run/'generator.pt').exists()
     assert not (run/'generator_pretrained.pt').exists()  # no stage 1, no stage-1 file
 
-def test_ctrl_c_during_a_save_waits_for_the_file(tmp_path):
+@pytest.fixture
+def python_ctrl_c():
+    "Python's own SIGINT handler for the test, whatever the runner inherited (a background job ignores SIGINT)."
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+def test_ctrl_c_during_a_save_waits_for_the_file(tmp_path, python_ctrl_c):
     from colornb.checkpoint import save_pt, deferred_ctrl_c
     done = []
     with pytest.raises(KeyboardInterrupt):
