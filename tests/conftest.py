@@ -5,7 +5,8 @@ import os
 _workers = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))
 THREADS_SET_HERE = _workers > 1 and 'OMP_NUM_THREADS' not in os.environ # the web app's server is started without it
 if THREADS_SET_HERE: os.environ['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // _workers))
-import contextlib, io, subprocess, sys, numpy as np, pytest
+import contextlib, io, json, subprocess, sys, numpy as np, pytest
+from filelock import FileLock
 from unittest import mock
 from pathlib import Path
 from PIL import Image
@@ -51,12 +52,19 @@ def colornb_here(*args, home=None, env:dict=None):
 TINY = ['--size', '64', '--bs', '4', '--no-pretrained', '--num-workers', '0', '--preview-every', '0', '--save-every', '0']
 
 @pytest.fixture(scope='session')
-def trained(tmp_path_factory):
-    "One tiny run of both stages (colornb train on 10 generated photos), shared by the tests that need a trained run."
-    data, out = tmp_path_factory.mktemp('photos'), tmp_path_factory.mktemp('run')
-    for i in range(10): color_photo(data/f'{i}.jpg', size=(80 + 4*i, 72), seed=i)
-    r = colornb('train', '--data', data, '--pretrain-epochs', '1', '--gan-epochs', '1', '--out', out, *TINY,
-                '--preview-every', '1') # a preview after every batch too: test_train_writes_every_file looks for them
+def trained(tmp_path_factory, worker_id):
+    """One tiny run of both stages (colornb train on 10 generated photos), shared by the tests that need a trained run:
+    made once for all of pytest-xdist's workers (the first to get here makes it, under a lock; the others read it)."""
+    shared = tmp_path_factory.getbasetemp() if worker_id == 'master' else tmp_path_factory.getbasetemp().parent
+    data, out, result = shared/'trained-photos', shared/'trained-run', shared/'trained-run.json'
+    with FileLock(shared/'trained.lock'):
+        if not result.exists():
+            data.mkdir(); out.mkdir()
+            for i in range(10): color_photo(data/f'{i}.jpg', size=(80 + 4*i, 72), seed=i)
+            r = colornb('train', '--data', data, '--pretrain-epochs', '1', '--gan-epochs', '1', '--out', out, *TINY,
+                        '--preview-every', '1') # a preview after every batch too: test_train_writes_every_file looks for them
+            result.write_text(json.dumps(dict(args=r.args, returncode=r.returncode, stdout=r.stdout, stderr=r.stderr)))
+    r = subprocess.CompletedProcess(**json.loads(result.read_text()))
     assert r.returncode == 0, r.stderr
     return data, out, r
 
