@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['DEFAULT_CHECKPOINT', 'SIZE', 'ARG_TYPES', 'CLI_HELP', 'USER_ERRORS', 'field_docs', 'argument_docs', 'device_arg',
-           'InRange', 'add_options', 'app_command', 'parser', 'main']
+           'InRange', 'add_options', 'app_command', 'check_port', 'parser', 'main']
 
 # %% ../nbs/18_cli.ipynb #ef02435a
-import argparse, os, subprocess, sys, warnings
+import argparse, errno, os, socket, subprocess, sys, warnings
 from pathlib import Path
 import dataclasses, inspect, re
 import numpy as np
@@ -20,9 +20,9 @@ from .data import prepare_photos
 from .checkpoint import colornb_home, generator_file, generator_note, load_generator
 from .training import is_main_process, end_distributed
 from .train import train_colorizer, TrainSettings, TRAIN_CHOICES
-from .training import PRECISIONS, resolve_device
+from .device import PRECISIONS, resolve_device
 from .predict import colorize_files
-from .video import colorize_videos, colorize_video, VIDEO_SUFFIXES
+from .video import colorize_videos, colorize_video, photos_and_videos, VIDEO_SUFFIXES
 from .deploy import export_onnx, open_generator, BACKENDS, ONNX_OPSET
 from .evaluate import evaluate_folder, format_table, HIGHER_IS_BETTER
 from .demo import run_demo
@@ -173,11 +173,11 @@ def _generator(args)->Path:
 def _add_colorize(sub):
     p = sub.add_parser('colorize', help='colorize photos and videos at their full resolution',
                        formatter_class=_HelpFormatter,
-                       description='Colorize image files and folders (searched recursively) into DIR/<input stem>.png, '
+                       description='Colorize image files into DIR/<input stem>.png, '
                                    f'and videos ({" ".join(sorted(VIDEO_SUFFIXES))}) into DIR/<input name> with their '
-                                   'sound, at full resolution. Exit status: 0 all colorized, 1 some inputs failed '
+                                   'sound, at full resolution; folders are searched recursively for both. Exit status: 0 all colorized, 1 some inputs failed '
                                    '(listed on stderr), 2 usage error.')
-    p.add_argument('inputs', nargs='+', type=Path, metavar='INPUT', help='image files and folders, video files')
+    p.add_argument('inputs', nargs='+', type=Path, metavar='INPUT', help='image and video files, and folders of them')
     p.add_argument('--out', type=Path, required=True, metavar='DIR',
                    help='output folder (created; inputs are never overwritten)')
     p.add_argument('--checkpoint', type=Path, default=None, metavar='PT',
@@ -188,8 +188,7 @@ def _add_colorize(sub):
     p.set_defaults(func=_colorize)
 
 def _colorize(args):
-    videos = [p for p in args.inputs if p.suffix.lower() in VIDEO_SUFFIXES]
-    photos = [p for p in args.inputs if p not in videos]
+    photos, videos = photos_and_videos(args.inputs, args.out) # folders: their photos and videos, recursively
     ckpt = _generator(args)
     G = open_generator(ckpt, args.backend)
     common = dict(size=args.size, bs=args.bs, precision=args.precision, device=args.device)
@@ -306,11 +305,25 @@ def _add_app(sub):
     add_options(p, app_command)
     p.set_defaults(func=_app)
 
+def check_port(address:str, # the address to listen on
+               port:int # the port
+              ):
+    "An `OSError` in one line when the server could not listen on `address`:`port` (taken, or not this machine's)."
+    with socket.socket(socket.AF_INET6 if ':' in address else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1) # as the server will: a port in TIME_WAIT is free
+        try: s.bind((address, port))
+        except OSError as e:
+            why = 'is in use (another colornb app?); choose another with --port' if e.errno == errno.EADDRINUSE else f'cannot be used: {e.strerror}'
+            raise OSError(f"Cannot serve on {address}:{port}: the port {why}") from None
+
 def _app(args):
     ckpt = _generator(args)
     load_generator(ckpt) # a file that is no generator: one line, no server
-    print(f"colornb app: serving on http://{args.address}:{args.port} (Ctrl-C to stop)", file=sys.stderr)
-    return subprocess.call(app_command(ckpt, args.port, args.address, args.max_upload_mb, args.device))
+    check_port(args.address, args.port)
+    cmd = app_command(ckpt, args.port, args.address, args.max_upload_mb, args.device)
+    print(f"colornb app: serving on http://{args.address}:{args.port} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os.execv(cmd[0], cmd) # this process becomes the server: every signal reaches it, nothing is left behind
 
 # %% ../nbs/18_cli.ipynb #25040a12
 USER_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, ValueError, RuntimeError,

@@ -19,7 +19,7 @@ from .lab import (rgb_to_L_ab, L_ab_to_rgb, srgb_to_linear, XYZ_FROM_RGB, RGB_FR
                          _EPS, _KAPPA)
 from .images import open_image, ImageError, atomic_file, writable_folder, png_bytes
 from .data import image_files
-from .training import PRECISIONS, resolve_device, default_precision
+from .device import PRECISIONS, resolve_device, default_precision
 from fastcore.basics import ifnone
 
 # %% ../nbs/12_predict.ipynb #5142aa05
@@ -161,7 +161,7 @@ def _output_name(src:Path, out:Path, taken:set, suffix:str='.png')->Path:
 def _open_small(f:Path, size:int)->tuple:
     "(the photo `f`, its normalised L at the generator's size): the decoding of one file, a task for a thread."
     if Path(f).is_dir(): # `expand_inputs` keeps a folder only when it holds no image
-        raise ImageError(f"Cannot read {f}: a folder with no image files in it (videos are colorized when named)")
+        raise ImageError(f"Cannot read {f}: a folder with no image files in it")
     img = open_image(f)
     with torch.inference_mode(): return img, _small_L(img, size) # inference mode is per thread
 

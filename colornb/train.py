@@ -27,9 +27,10 @@ from .checkpoint import (save_generator, load_generator, save_training_state,
                                 load_training_state, load_opt_state, default_train_folder)
 from .visualize import ColorizationPreview, plot_losses, comparison_grid
 from .metrics import psnr, colorfulness
+from .device import PRECISIONS
 from .training import (BatchLosses, StopOnNonFinite, EpochCheckpoint, SkipDoneEpochs, note_checkpoint,
                               save_on_interrupt, EpochLog, TrainingMeanColor, set_precision, distributed_ctx,
-                              is_main_process, use_local_gpu, PRECISIONS, plain_progress, read_losses, fewer_host_reads,
+                              is_main_process, use_local_gpu, plain_progress, read_losses, fewer_host_reads,
                               undone_on_error, FreezeEarlyLayers)
 from .pretrain import pretrain_learner, PRETRAIN_LR
 from .gan import gan_learner, pix2pix_adam, compile_networks, GAN_KEYS, GAN_LR, LAMBDA_L1, GAN_LOSSES
