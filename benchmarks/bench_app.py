@@ -19,6 +19,8 @@ import harness
 from colornb.images import SAMPLES_PATH
 
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
+FLAT_MB = 50 # the soak's memory is flat when its floors in the second half of the uploads are, on average, this close to the first half's
+PEAK_MB = 2048 # the whole app's resident memory with 4 sessions, at most
 DOWNLOAD = 'Download the colorized photo (PNG, full resolution)'
 
 def free_port()->int:
@@ -118,20 +120,19 @@ async def drive(server:Server, sessions:int, uploads:int, every:float=0.5)->dict
             samples.append(dict(t=time.perf_counter() - t0, uploads=len(times), rss=server.memory()))
             await asyncio.sleep(every)
     pages_open, everyone = [], asyncio.Barrier(sessions)
-    async def opened(): # every session waits for all the pages to be open before its first upload
+    async def opened(): # every session waits for all the pages to be open before its first upload; the clock starts
         await everyone.wait()
-        if not pages_open: pages_open.append(sum(server.memory().values()))
+        if not pages_open: pages_open.append((sum(server.memory().values()), time.perf_counter()))
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=['--no-sandbox', '--disable-gpu'])
         sampler = asyncio.create_task(sample())
         share = [uploads // sessions + (i < uploads % sessions) for i in range(sessions)]
-        start = time.perf_counter()
         await asyncio.gather(*[session(browser, server.url, photos[i:] + photos[:i], n, record, opened)
                                for i, n in enumerate(share)])
-        took = time.perf_counter() - start
+        took = time.perf_counter() - pages_open[0][1] # from the first upload on: page loads and the model's not counted
         sampler.cancel()
         await browser.close()
-    return dict(times=times, samples=samples, seconds=took, started_mb=server.started_mb, pages_open_mb=pages_open[0])
+    return dict(times=times, samples=samples, seconds=took, started_mb=server.started_mb, pages_open_mb=pages_open[0][0])
 
 def summary(run:dict, sessions:int)->dict:
     "Photos per second, p50/p95 seconds to the result, failures and peak memory of one `drive`."
@@ -201,6 +202,11 @@ def main(argv=None):
     if args.mode == 'soak':
         r = res['runs'][0]
         print('floors (uploads: lowest MB over the last 50):', ', '.join(f'{u}: {m:.0f}' for u, m in r['floors']))
+        half = len(r['floors']) // 2
+        rise = np.mean([m for _, m in r['floors'][half:]]) - np.mean([m for _, m in r['floors'][:half]])
+        print(f"floor's rise, second half of the uploads against the first: {rise:+.0f} MB (target: under {FLAT_MB} MB) "
+              f"{'PASS' if rise < FLAT_MB else 'FAIL'}; peak {r['summary']['peak_mb']:.0f} MB (target: at most "
+              f"{PEAK_MB} MB) {'PASS' if r['summary']['peak_mb'] <= PEAK_MB else 'FAIL'}")
         before = json.loads(args.before.read_text())['runs'][0]['run'] if args.before else None
         plot_soak(r['run'], stem.with_suffix('.png'), f"colornb app, {r['summary']['sessions']} browser sessions", before)
     stem.with_suffix('.json').write_text(json.dumps(res))

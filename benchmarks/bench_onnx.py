@@ -1,5 +1,8 @@
 """Section 6, ONNX: the generator exported by `colornb.deploy.export_onnx`, run by onnxruntime, against PyTorch (CPU).
 
+First the export itself, each in a fresh process: `export_onnx` with its defaults (any height and width), with a fixed
+size, and the recipe before issue 31 (the generator's layers as they are, in-place activations and timm's `Conv2dSame`
+included, through one `torch.onnx.export(..., optimize=True)`), whose symbolic shapes cost minutes on an EfficientNet.
 Time per 256 px image, of the generator alone (batch 1) and of the whole `colorize` (resizing, Lab, the full-resolution
 merge), with the same number of threads for both libraries (2, the development machine's cores): PyTorch fp32 against
 onnxruntime fp32 and int8 (`onnxruntime.quantization.quantize_dynamic`: uint8 activations; uint8 weights, and int8
@@ -8,7 +11,7 @@ targets: mean ≤ 1 for fp32, ≤ 2 for int8 to be worth having). Then the comma
 photo, as a fresh process per backend: its wall time from start to exit and its peak RSS, next to a process that imports
 only onnxruntime, numpy and PIL and runs the model once (the floor that a colorize path without torch could reach).
 """
-import json, os, subprocess, sys
+import json, os, subprocess, sys, time
 from pathlib import Path
 from harness import ROOT, RunOptions, best_time, isolated, log, row, sample_photos
 
@@ -26,7 +29,7 @@ def export_models(out:str, # folder for generator.pt and the .onnx files
                   checkpoint:str=None, # a generator .pt; None: resnet18 with random weights (seed 0)
                   size:int=256 # the random generator's size
                  )->dict: # the files, by 'torch', 'fp32' and the keys of `QUANTIZED`
-    "The generator as a .pt, exported to ONNX with dynamic height and width, and that model dynamically quantized."
+    "The generator as a .pt, exported to ONNX for any height and width (the default), and that model quantized."
     import logging, torch
     from onnxruntime.quantization import quantize_dynamic, QuantType
     from colornb.generator import build_generator
@@ -37,11 +40,60 @@ def export_models(out:str, # folder for generator.pt and the .onnx files
     if checkpoint is None:
         torch.manual_seed(0)
         checkpoint = save_generator(build_generator('resnet18', size=size, pretrained=False), out/'generator.pt')
-    files = dict(torch=str(checkpoint), fp32=str(export_onnx(checkpoint, out/'generator.onnx', dynamic=True)))
+    files = dict(torch=str(checkpoint), fp32=str(export_onnx(checkpoint, out/'generator.onnx')))
     for name, weights in QUANTIZED.items():
         files[name] = str(out/f'generator-{name}.onnx')
         quantize_dynamic(files['fp32'], files[name], weight_type=getattr(QuantType, weights))
     return files
+
+EXPORTS = ('dynamic', 'fixed', 'before') # `export_onnx`'s default, `size=256`, the recipe before issue 31
+
+def _export_before(checkpoint:str, out:str):
+    "The export as colornb did it before issue 31: the layers as they are, one `torch.onnx.export` call, optimized."
+    import contextlib, io, warnings, onnx, torch
+    from fastai.layers import SequentialEx, ToTensorBase
+    from colornb.checkpoint import load_generator
+    from colornb.deploy import export_shapes
+    G = load_generator(checkpoint)
+    x, shapes = export_shapes()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter('ignore')
+        layers = SequentialEx(*[l for l in G.layers if not isinstance(l, ToTensorBase)]).eval()
+        model = torch.onnx.export(layers, (x,), dynamo=True, opset_version=18, input_names=['L'], output_names=['ab'],
+                                  dynamic_shapes=shapes, optimize=True, verbose=False).model_proto
+    onnx.checker.check_model(model, full_check=True)
+    Path(out).write_bytes(model.SerializeToString())
+
+def export_time(checkpoint:str, # a generator .pt
+                out:str, # the .onnx file to write
+                how:str='dynamic', # one of `EXPORTS`
+                size:int=256 # the side of the 'fixed' export
+               )->dict:
+    "Seconds of one export, from the checkpoint to the written .onnx (imports not included), and its CPU seconds."
+    import torch
+    from colornb.deploy import export_onnx
+    torch.set_num_threads(THREADS)
+    export = dict(dynamic=lambda: export_onnx(checkpoint, out), fixed=lambda: export_onnx(checkpoint, out, size=size),
+                  before=lambda: _export_before(checkpoint, out))[how]
+    t, cpu = time.perf_counter(), time.process_time()
+    export()
+    return dict(s=time.perf_counter() - t, cpu_s=time.process_time() - cpu)
+
+def export_times(checkpoint:str, tmp:Path, hows:tuple=EXPORTS, size:int=256)->dict:
+    "`export_time` of each of `hows`, each in a fresh process (each pays torch's and onnxscript's first-call costs)."
+    return {how: isolated(export_time, checkpoint=checkpoint, out=str(tmp/f'export-{how}.onnx'), how=how, size=size)
+            for how in hows}
+
+def _export_rows(e:dict, size:int)->list:
+    "Table rows of `export_times`: each export's seconds, against the recipe before issue 31 when it was measured."
+    before = e.get('before', {}).get('s')
+    what = dict(dynamic='any height and width (the default)', fixed=f'fixed {size}×{size} (`--size {size}`)')
+    vs = lambda how: dict(baseline=before, ratio=before / e[how]['s']) if before and how == 'dynamic' else {}
+    rows = [row(f'`export_onnx`, {what[how]}', e[how]['s'], 's', note=f"{e[how]['cpu_s']:.0f} CPU s", **vs(how))
+            for how in ('dynamic', 'fixed') if how in e] # the ratio: the same export, any height and width, before
+    if before: rows.append(row('export before issue 31, any height and width', before, 's',
+                               note=f"{e['before']['cpu_s']:.0f} CPU s"))
+    return rows
 
 def _generators(files:dict)->dict:
     "The PyTorch generator and the onnxruntime ones, by the keys of `files`, each on `THREADS` CPU threads."
@@ -154,18 +206,24 @@ def _process_rows(p:dict)->list:
                         note=f"peak RSS {p[name]['peak_rss_mb']:.0f} MB (torch backend: {base['peak_rss_mb']:.0f} MB)"))
     return rows
 
-def bench_onnx(tmp:Path, size:int=256, n:int=8, checkpoint:str=None, repeats:int=3)->list:
+def bench_onnx(tmp:Path, size:int=256, n:int=8, checkpoint:str=None, repeats:int=3,
+               exports:tuple=EXPORTS # the exports to time (`export_times`); () for none
+              )->list:
     "Table rows of section 6."
     tmp = Path(tmp); tmp.mkdir(parents=True, exist_ok=True)
     log('  onnx: export and int8 quantization ...')
     files = isolated(export_models, out=str(tmp), checkpoint=checkpoint, size=size)
     files.pop('peak_rss_mb')
+    rows = []
+    if exports:
+        log(f"  onnx: export times ({', '.join(exports)}) ...")
+        rows = _export_rows(export_times(files['torch'], tmp, exports, size), size)
     log('  onnx: time per image ...'); r = isolated(onnx_vs_torch, files=files, n=n, size=size, repeats=repeats)
     log('  onnx: colornb colorize processes ...'); p = colorize_processes(files, tmp, size=size, repeats=min(repeats, 2))
-    return _speed_rows(r, size, n) + _process_rows(p)
+    return rows + _speed_rows(r, size, n) + _process_rows(p)
 
 def measure(opts:RunOptions)->list:
     "Section 6 at the sizes of the command line, with its --checkpoint."
     q = opts.quick
     return bench_onnx(opts.tmp/'onnx', size=64 if q else 256, n=2 if q else 8, checkpoint=opts.checkpoint,
-                      repeats=1 if q else 3)
+                      repeats=1 if q else 3, exports=() if q else EXPORTS) # --quick: its test's time is short

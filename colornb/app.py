@@ -35,11 +35,13 @@ def app_options(argv:list=None # the script's arguments (default: `sys.argv[1:]`
 
 # %% ../nbs/17_app.ipynb #e8b2f235
 class SharedColorizer:
-    "One generator for every session of the app, colorizing one photo at a time, on one thread, with all the CPU threads."
-    def __init__(self, G): self.G, self.worker = G, ThreadPoolExecutor(1, thread_name_prefix='colornb-colorize')
+    "One generator for every session of the app, colorizing on a fixed set of threads: one per core this process may use."
+    def __init__(self, G, workers:int=None):
+        self.G = G
+        self.workers = ThreadPoolExecutor(workers or device.available_cores(), thread_name_prefix='colornb-colorize')
     def __call__(self, img:Image.Image, size:int)->Image.Image:
-        "`img` colorized at render size `size`, after the photos other sessions sent before it."
-        return self.worker.submit(predict.colorize, img, self.G, size=size, device=None).result() # G's device
+        "`img` colorized at render size `size`, on the next free colorizing thread."
+        return self.workers.submit(predict.colorize, img, self.G, size=size, device=None).result() # G's device
 
 @st.cache_resource(show_spinner='Loading the colorizer…', max_entries=1) # a new file replaces the old model
 def cached_colorizer(path:str, mtime:float, device_name:str='auto')->SharedColorizer:

@@ -23,7 +23,7 @@ from .train import train_colorizer, TrainSettings, TRAIN_CHOICES
 from .device import PRECISIONS, resolve_device
 from .predict import colorize_files
 from .video import colorize_videos, colorize_video, photos_and_videos, VIDEO_SUFFIXES
-from .deploy import export_onnx, open_generator, BACKENDS, ONNX_OPSET
+from .deploy import export_onnx, input_shape, open_generator, BACKENDS, ONNX_OPSET
 from .evaluate import evaluate_folder, format_table, HIGHER_IS_BETTER
 from .demo import run_demo
 
@@ -211,21 +211,24 @@ def _add_export(sub):
                        formatter_class=_HelpFormatter,
                        description=f'Export the generator of a colornb checkpoint to an ONNX model (opset '
                                    f'{ONNX_OPSET} by default), checked with onnx.checker, with colornb\'s version and '
-                                   'the checkpoint\'s metadata in its metadata_props. Needs the onnx extra: '
-                                   'pip install "colornb[onnx]".')
+                                   'the checkpoint\'s metadata in its metadata_props. The model takes L of any height '
+                                   'and width that are multiples of 32, or of SIZE×SIZE with --size SIZE. Needs the onnx '
+                                   'extra: pip install "colornb[onnx]".')
     p.add_argument('--checkpoint', type=Path, default=None, metavar='PT',
                    help=f"generator .pt or model.pt {DEFAULT_CHECKPOINT}")
     p.add_argument('--onnx', type=Path, required=True, metavar='OUT',
                    help='the .onnx file to write (never the checkpoint)')
-    add_options(p.add_mutually_exclusive_group(), export_onnx, skip=('opset',)) # --size N | --dynamic
-    add_options(p, export_onnx, skip=('size', 'dynamic'))
+    shape = p.add_mutually_exclusive_group()
+    add_options(shape, export_onnx, skip=('opset', 'log')) # --size N
+    shape.add_argument('--dynamic', action='store_true', default=None, # the default without --size, named
+                       help='any height and width that are multiples of 32 (what the model takes without --size)')
+    add_options(p, export_onnx, skip=('size', 'log'))
     p.set_defaults(func=_export)
 
 def _export(args):
     ckpt = _generator(args)
-    out = export_onnx(ckpt, args.onnx, size=args.size, dynamic=args.dynamic, opset=args.opset)
-    shape = 'B×1×H×W, H and W multiples of 32' if args.dynamic else f'B×1×{args.size}×{args.size}'
-    print(f"Exported {ckpt} to {out} (ONNX opset {args.opset}, input L {shape}). Colorize with it:\n"
+    out = export_onnx(ckpt, args.onnx, size=args.size, opset=args.opset, log=sys.stderr) # a line per stage
+    print(f"Exported {ckpt} to {out} (ONNX opset {args.opset}, input L {input_shape(args.size)}). Colorize with it:\n"
           f"  colornb colorize --backend onnx --checkpoint {out} PHOTOS --out DIR")
 
 # %% ../nbs/18_cli.ipynb #25d1f958

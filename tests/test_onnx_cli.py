@@ -1,6 +1,6 @@
 """`colornb export` and `colornb colorize --backend onnx` as users run them: the export and the colorizing as subprocesses,
 the error cases through `colornb.cli.main` in this process (`colornb_here`: each subprocess costs seconds of imports)."""
-import json, shutil, sys
+import json, re, shutil, sys
 import pytest
 from PIL import Image
 from conftest import colornb, colornb_here, color_photo
@@ -10,20 +10,25 @@ pytest.importorskip('onnxruntime')
 
 @pytest.fixture(scope='module')
 def exported(tmp_path_factory):
-    "A tiny seeded generator saved as generator.pt, and its dynamic ONNX export written by `colornb export`."
+    "A tiny seeded generator saved as generator.pt, and its ONNX export written by `colornb export` with its defaults."
     import torch
     from colornb.generator import build_generator
     from colornb.checkpoint import save_generator
     d = tmp_path_factory.mktemp('onnx')
     torch.manual_seed(0)
     save_generator(build_generator(size=64, pretrained=False), d/'generator.pt', epochs=2)
-    r = colornb('export', '--checkpoint', d/'generator.pt', '--onnx', d/'model.onnx', '--dynamic')
+    r = colornb('export', '--checkpoint', d/'generator.pt', '--onnx', d/'model.onnx')
     return d, r
 
 def test_export_writes_a_checked_model_with_metadata(exported):
     d, r = exported
     assert r.returncode == 0, r.stderr
-    assert f"to {d/'model.onnx'} (ONNX opset 18" in r.stdout and 'colornb colorize --backend onnx' in r.stdout
+    assert f"to {d/'model.onnx'} (ONNX opset 18, input L B×1×H×W, H and W multiples of 32)" in r.stdout
+    assert 'colornb colorize --backend onnx' in r.stdout
+    stages = ['Tracing the generator with torch.export', 'Translating it to ONNX opset 18',
+              'Optimizing the ONNX graph (onnxscript)', 'Checking it with onnx.checker']
+    for what in stages: # a line per stage on stderr, with its time
+        assert re.search(rf'^{re.escape(what)}.* \.\.\. \d+\.\d s$', r.stderr, re.M), (what, r.stderr)
     m = onnx.load(d/'model.onnx')
     onnx.checker.check_model(m, full_check=True)
     props = {p.key: p.value for p in m.metadata_props}
@@ -32,6 +37,7 @@ def test_export_writes_a_checked_model_with_metadata(exported):
     meta = json.loads(props['checkpoint_meta'])
     assert meta['epochs'] == 2 and meta['arch'] == 'resnet18' and meta['size'] == 64
     assert [d.dim_param or d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim] == ['batch', 1, '32*h', '32*w']
+    assert props['input_shape'] == 'B×1×H×W, H and W multiples of 32'
     assert sorted(p.name for p in d.iterdir()) == ['generator.pt', 'model.onnx']   # no temporary file left beside it
 
 def test_colorize_with_onnx_matches_torch(exported, tmp_path):
@@ -66,17 +72,21 @@ def test_broken_model_files_are_one_line(exported, tmp_path):
         assert r.stderr.count('\n') == 1, r.stderr
     assert not (tmp_path/'out').exists() or not list((tmp_path/'out').iterdir())
 
-def test_fixed_size_export_takes_only_its_size(exported, tmp_path):
+def test_fixed_size_model_colorizes_any_shape(exported, tmp_path):
+    "`--size 64` fixes the model's input at 64×64; colorize resizes each L to it and the colour back, to the photo's size."
     d, _ = exported
     r = colornb_here('export', '--checkpoint', d/'generator.pt', '--onnx', tmp_path/'fixed.onnx', '--size', '64')
     assert r.returncode == 0, r.stderr
-    square, wide = color_photo(tmp_path/'square.jpg', size=(80, 80)), color_photo(tmp_path/'wide.jpg', size=(160, 80))
-    args = ['--out', tmp_path/'out', '--backend', 'onnx', '--checkpoint', tmp_path/'fixed.onnx', '--size', '64']
-    assert colornb_here('colorize', square, *args).returncode == 0
-    r = colornb_here('colorize', wide, *args)
-    assert r.returncode == 1
-    assert r.stderr == (f"colornb colorize: error: ONNX model {tmp_path/'fixed.onnx'} takes a 64×64 L (it was exported with size 64), "
-                        "not 32×96: export it with dynamic height and width (`colornb export --dynamic`) for photos of any shape\n")
+    assert 'input L B×1×64×64)' in r.stdout
+    dims = onnx.load(tmp_path/'fixed.onnx').graph.input[0].type.tensor_type.shape.dim
+    assert [x.dim_param or x.dim_value for x in dims] == ['batch', 1, 64, 64]
+    photos = tmp_path/'photos'; photos.mkdir()
+    sizes = dict(square=(80, 80), wide=(160, 80), tall=(72, 200))
+    for name, size in sizes.items(): color_photo(photos/f'{name}.jpg', size=size)
+    r = colornb_here('colorize', photos, '--out', tmp_path/'out', '--backend', 'onnx', '--checkpoint', tmp_path/'fixed.onnx',
+                     '--size', '64')
+    assert r.returncode == 0, r.stderr
+    for name, size in sizes.items(): assert Image.open(tmp_path/'out'/f'{name}.png').size == size, name
 
 def test_export_usage_and_refusals(exported, tmp_path, monkeypatch):
     d, _ = exported
