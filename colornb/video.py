@@ -8,7 +8,7 @@ __all__ = ['VIDEO_FORMATS', 'VIDEO_SUFFIXES', 'ENCODER_OPTIONS', 'VideoError', '
            'colorize_video', 'colorize_videos', 'video_files', 'photos_and_videos']
 
 # %% ../nbs/15_video.ipynb #54d301d9
-import time, warnings
+import time
 from collections import deque
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,8 +20,8 @@ from PIL import Image
 from fastprogress.fastprogress import progress_bar
 from fastai.data.transforms import get_files
 from .lab import LAB_NORM
-from .images import ImageError, open_image, SAMPLES_PATH, atomic_file, writable_folder, counted
-from .data import image_files
+from .images import ImageError, open_image, SAMPLES_PATH, atomic_file, writable_folder
+from .data import image_files, leave_out_output
 from .metrics import ab_error
 from .predict import _small_L, predict_ab, merge_full_resolution, _output_name, generator_on
 
@@ -337,14 +337,7 @@ def video_files(folder, # searched recursively
                 out=None # an output folder: the videos in it are left out when it lies inside `folder`
                )->list: # sorted video paths
     "The video files under `folder`, by suffix, less those in an output folder inside it (a warning says how many)."
-    folder, found = Path(folder), sorted(get_files(folder, extensions=VIDEO_SUFFIXES))
-    out = out and Path(out).resolve()
-    if not out or out == folder.resolve() or not out.is_relative_to(folder.resolve()): return found
-    kept = [f for f in found if not f.resolve().is_relative_to(out)]
-    if len(kept) < len(found):
-        n = counted(len(found) - len(kept), 'video')
-        warnings.warn(f"Left out {n} in the output folder {out}, inside {folder}")
-    return kept
+    return leave_out_output(sorted(get_files(folder, extensions=VIDEO_SUFFIXES)), folder, out, 'video')
 
 # %% ../nbs/15_video.ipynb #4afe145c
 def photos_and_videos(inputs:list, # files and folders, as `colornb colorize` gets them
