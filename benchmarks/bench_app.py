@@ -12,6 +12,7 @@ Needs Debian's `chromium` and the `playwright` package (the dev extras); it star
 import argparse, asyncio, json, os, shutil, signal, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 import numpy as np
+from playwright.async_api import async_playwright, TimeoutError as PlaywrightTimeout
 
 BENCHMARKS = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCHMARKS), str(BENCHMARKS.parent)]
@@ -44,6 +45,17 @@ def rss_mb(pid:int)->float:
     except OSError: return 0.
     return next(int(l.split()[1]) for l in status.splitlines() if l.startswith('VmRSS:')) / 1024
 
+def cpu_s(pid:int)->float:
+    "CPU seconds (user + system) process `pid` has used so far (0 once it is gone)."
+    try: fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
+    except OSError: return 0.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+def machine_busy_s()->float:
+    "CPU seconds every core of the machine has spent busy (not idle or waiting on I/O) since boot."
+    t = [int(x) for x in Path('/proc/stat').read_text().split('\n', 1)[0].split()[1:]]
+    return (sum(t) - t[3] - t[4]) / os.sysconf('SC_CLK_TCK')
+
 def describe(pid:int)->str:
     "A short name for a server process: what it runs."
     try: args = Path(f'/proc/{pid}/cmdline').read_bytes().split(b'\0')
@@ -69,17 +81,13 @@ class Server:
         pids = process_tree(self.proc.pid)
         for p in pids: self.names.setdefault(p, describe(p))
         return {p: rss_mb(p) for p in pids}
+    def cpu_s(self)->float:
+        "CPU seconds the server's processes have used so far."
+        return sum(cpu_s(p) for p in process_tree(self.proc.pid))
     def stop(self):
         os.killpg(self.proc.pid, signal.SIGTERM)
         try: self.proc.wait(20)
         except subprocess.TimeoutExpired: os.killpg(self.proc.pid, signal.SIGKILL); self.proc.wait()
-
-async def poll(check, timeout:float=300, every:float=0.05):
-    "Wait until the coroutine function `check` returns true, checking every `every` seconds."
-    end = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > end: raise TimeoutError(f'not done after {timeout} s')
-        await asyncio.sleep(every)
 
 async def session(browser, url:str, photos:list, n:int, record, opened):
     "One person: `n` uploads of `photos` in turn, one at a time; `record(seconds, ok)` after each, `opened()` first."
@@ -95,20 +103,17 @@ async def session(browser, url:str, photos:list, n:int, record, opened):
         t = time.perf_counter()
         await page.locator('input[type="file"]').set_input_files(str(f))
         ok = True
-        try: await poll(button.is_visible)
-        except TimeoutError: ok = False
+        try: await button.wait_for(state='visible', timeout=300_000) # waits in the page: no round trips to poll
+        except PlaywrightTimeout: ok = False
         seconds = time.perf_counter() - t
         if await page.get_by_test_id('stException').count() or await page.get_by_test_id('stAlert').count(): ok = False
         await page.get_by_role('button', name=f'Remove {f.name}').click()
-        await poll(lambda: _gone(page, f.name))
+        await page.get_by_role('heading', name=f.name).wait_for(state='hidden', timeout=120_000)
         record(seconds, ok)
     await ctx.close()
 
-async def _gone(page, name:str)->bool: return await page.get_by_role('heading', name=name).count() == 0
-
 async def drive(server:Server, sessions:int, uploads:int, every:float=0.5)->dict:
     "`sessions` browser sessions at once, `uploads` uploads in all; the times and the memory samples."
-    from playwright.async_api import async_playwright
     photos = sorted(SAMPLES_PATH.glob('*.jpg'))
     times, samples, t0 = [], [], time.perf_counter()
     def record(seconds, ok):
@@ -122,7 +127,7 @@ async def drive(server:Server, sessions:int, uploads:int, every:float=0.5)->dict
     pages_open, everyone = [], asyncio.Barrier(sessions)
     async def opened(): # every session waits for all the pages to be open before its first upload; the clock starts
         await everyone.wait()
-        if not pages_open: pages_open.append((sum(server.memory().values()), time.perf_counter()))
+        if not pages_open: pages_open.append((sum(server.memory().values()), time.perf_counter(), server.cpu_s(), machine_busy_s()))
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=['--no-sandbox', '--disable-gpu'])
         sampler = asyncio.create_task(sample())
@@ -130,9 +135,11 @@ async def drive(server:Server, sessions:int, uploads:int, every:float=0.5)->dict
         await asyncio.gather(*[session(browser, server.url, photos[i:] + photos[:i], n, record, opened)
                                for i, n in enumerate(share)])
         took = time.perf_counter() - pages_open[0][1] # from the first upload on: page loads and the model's not counted
+        server_cpu, busy = server.cpu_s() - pages_open[0][2], machine_busy_s() - pages_open[0][3]
         sampler.cancel()
         await browser.close()
-    return dict(times=times, samples=samples, seconds=took, started_mb=server.started_mb, pages_open_mb=pages_open[0][0])
+    return dict(times=times, samples=samples, seconds=took, started_mb=server.started_mb, pages_open_mb=pages_open[0][0],
+                server_cpu_s=server_cpu, other_cpu_s=busy - server_cpu)
 
 def summary(run:dict, sessions:int)->dict:
     "Photos per second, p50/p95 seconds to the result, failures and peak memory of one `drive`."
@@ -144,7 +151,9 @@ def summary(run:dict, sessions:int)->dict:
     return dict(sessions=sessions, uploads=len(secs), failed=sum(not ok for _, ok in run['times']),
                 started_mb=run['started_mb'], pages_open_mb=run['pages_open_mb'],
                 photos_per_s=len(secs) / run['seconds'], p50_s=float(np.percentile(secs, 50)),
-                p95_s=float(np.percentile(secs, 95)), peak_mb=max(totals), peak_mb_by_process=by_pid)
+                p95_s=float(np.percentile(secs, 95)), peak_mb=max(totals), peak_mb_by_process=by_pid,
+                server_cpu_per_photo=run['server_cpu_s'] / len(secs), other_cpu_per_photo=run['other_cpu_s'] / len(secs),
+                cores_busy=(run['server_cpu_s'] + run['other_cpu_s']) / run['seconds'])
 
 def floors(run:dict, window:int=50)->list:
     "(uploads done, lowest total RSS over the last `window` uploads' samples): a leak raises the floor, noise does not."
@@ -189,16 +198,20 @@ def main(argv=None):
         s['processes'] = {str(p): server.names.get(p, '?') for p in s['peak_mb_by_process']}
         res['runs'].append(dict(summary=s, floors=floors(run), run=run if args.mode == 'soak' else None))
         harness.log(f"  {s['photos_per_s']:.2f} photos/s, p50 {s['p50_s']:.2f} s, p95 {s['p95_s']:.2f} s, "
-                    f"peak {s['peak_mb']:.0f} MB, {s['failed']} failed")
+                    f"peak {s['peak_mb']:.0f} MB, {s['failed']} failed; CPU s per photo: server {s['server_cpu_per_photo']:.2f}, "
+                    f"the rest {s['other_cpu_per_photo']:.2f}; {s['cores_busy']:.2f} cores busy")
     base = res['runs'][0]['summary']['photos_per_s']
-    print(f"| sessions | uploads | failed | photos/s | × 1 session | p50 s | p95 s | MB serving | MB pages open | peak MB |\n"
-          "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"| sessions | uploads | failed | photos/s | × 1 session | p50 s | p95 s | MB serving | MB pages open | peak MB "
+          "| server CPU s/photo | browsers' CPU s/photo | cores busy |\n" + "|---:" * 13 + "|")
     for r in res['runs']:
         s = r['summary']
         print(f"| {s['sessions']} | {s['uploads']} | {s['failed']} | {s['photos_per_s']:.2f} | {s['photos_per_s'] / base:.2f} | "
-              f"{s['p50_s']:.2f} | {s['p95_s']:.2f} | {s['started_mb']:.0f} | {s['pages_open_mb']:.0f} | {s['peak_mb']:.0f} |")
+              f"{s['p50_s']:.2f} | {s['p95_s']:.2f} | {s['started_mb']:.0f} | {s['pages_open_mb']:.0f} | {s['peak_mb']:.0f} | "
+              f"{s['server_cpu_per_photo']:.2f} | {s['other_cpu_per_photo']:.2f} | {s['cores_busy']:.2f} |")
     print("(MB: resident memory of all the server's processes together; serving: started, no page open yet; pages open: "
-          "every session's page drawn and the model loaded, before the first upload; peak: the most during the uploads)")
+          "every session's page drawn and the model loaded, before the first upload; peak: the most during the uploads. "
+          "CPU: seconds of CPU time per photo, from the first upload to the last, used by the server's processes and by "
+          "everything else on the machine (the browsers, this script); cores busy: both together per second of the run)")
     if args.mode == 'soak':
         r = res['runs'][0]
         print('floors (uploads: lowest MB over the last 50):', ', '.join(f'{u}: {m:.0f}' for u, m in r['floors']))

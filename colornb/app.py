@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['UPLOAD_TYPES', 'APP_MAX_PIXELS', 'app_options', 'SharedColorizer', 'cached_colorizer', 'for_display',
-           'show_colorized', 'main']
+           'SessionResults', 'show_colorized', 'main']
 
 # %% ../nbs/17_app.ipynb #4c02c08a
-import argparse, os, shlex, sys
+import argparse, gc, hashlib, os, shlex, sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import streamlit as st
@@ -47,7 +47,9 @@ class SharedColorizer:
 def cached_colorizer(path:str, mtime:float, device_name:str='auto')->SharedColorizer:
     "The generator at `path` on `device_name`, loaded once per process for all sessions (a new file, by its mtime, again)."
     device.set_cpu_threads()
-    return SharedColorizer(predict.generator_on(checkpoint.load_generator(path), device_name))
+    colorizer = SharedColorizer(predict.generator_on(checkpoint.load_generator(path), device_name))
+    gc.collect(); gc.freeze() # what is alive now lives as long as the server: Streamlit's collection after each run skips it
+    return colorizer
 
 # %% ../nbs/17_app.ipynb #e1572a66
 def for_display(img:Image.Image, max_width:int=1400)->Image.Image:
@@ -55,15 +57,31 @@ def for_display(img:Image.Image, max_width:int=1400)->Image.Image:
     if img.width <= max_width: return img
     return img.resize((max_width, max(1, round(img.height * max_width / img.width))), Image.LANCZOS)
 
+# %% ../nbs/17_app.ipynb #b3f9d2a4
+class SessionResults:
+    "A session's colorized photos, by file and render size, kept while they are on the page."
+    def __init__(self, colorizer:SharedColorizer): self.colorizer, self.results = colorizer, {}
+    def keep_only(self, contents:list, size:int):
+        "Forget every result but those of the files `contents` at render size `size`: the photos on the page now."
+        wanted = {(hashlib.sha1(c).digest(), size) for c in contents}
+        self.results = {k: r for k, r in self.results.items() if k in wanted}
+    def __call__(self, img:Image.Image, content:bytes, size:int)->Image.Image:
+        "`img`, read from the file `content`, colorized at render size `size`: by the model the first time, then as it was."
+        k = (hashlib.sha1(content).digest(), size)
+        if k not in self.results: self.results[k] = self.colorizer(img, size)
+        return self.results[k]
+
+
 # %% ../nbs/17_app.ipynb #0eff4b63
 def show_colorized(name:str, # what the user calls the photo
                    img:Image.Image, # the photo, RGB
-                   colorizer:SharedColorizer, # the app's generator
+                   content:bytes, # the file it came from
+                   colorized:'SessionResults', # the session's colorized photos
                    size:int, # render size
                    key:str # unique key of this photo's widgets
                   ):
-    "Colorize one photo and show it: side by side, behind a before/after slider, with a download button."
-    with st.spinner(f'Colorizing {name}…'): result = colorizer(img, size)
+    "Colorize one photo (once) and show it: side by side, behind a before/after slider, with a download button."
+    with st.spinner(f'Colorizing {name}…'): result = colorized(img, content, size)
     gray, shown = for_display(img.convert('L').convert('RGB')), for_display(result)
     left, right = st.columns(2)
     left.image(gray, caption='grayscale'); right.image(shown, caption=f'colornb ({result.width}×{result.height})')
@@ -107,6 +125,10 @@ def main():
         sample = st.selectbox('… or pick a sample photo', ['(none)'] + samples)
         items = [(u.name, u.getvalue(), f'u{i}') for i, u in enumerate(uploads or [])]
         if sample != '(none)': items.append((sample, (images.SAMPLES_PATH/sample).read_bytes(), 'sample'))
+        if getattr(st.session_state.get('colorized'), 'colorizer', None) is not colorizer: # a new session, or model
+            st.session_state['colorized'] = SessionResults(colorizer)
+        colorized = st.session_state['colorized']
+        colorized.keep_only([content for _, content, _ in items], size)
         for name, content, key in items:
             st.subheader(name)
             if Path(name).suffix.lower() in video.VIDEO_SUFFIXES:
@@ -115,7 +137,7 @@ def main():
             try: img = images.open_image(content, max_pixels=APP_MAX_PIXELS, name=name)
             except images.ImageError as e:
                 st.error(str(e)); continue
-            show_colorized(name, img, colorizer, size, key)
+            show_colorized(name, img, content, colorized, size, key)
     photos()
 
 # %% ../nbs/17_app.ipynb #280a48d0

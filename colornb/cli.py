@@ -296,6 +296,7 @@ def app_command(checkpoint:Path=None, # generator .pt (default: $COLORNB_CHECKPO
     app = Path(colornb.__file__).parent/'app.py'
     cmd = [sys.executable, '-m', 'streamlit', 'run', str(app), '--server.port', str(port), '--server.address', address,
            '--server.maxUploadSize', str(max_upload_mb), '--server.headless', 'true',
+           '--server.fileWatcherType', 'none', # serving, not developing: no rerun on a changed file, no CPU spent watching
            '--browser.gatherUsageStats', 'false', '--client.toolbarMode', 'minimal']
     script_args = ((['--checkpoint', str(checkpoint)] if checkpoint else [])
                    + (['--device', device] if device != 'auto' else []))
