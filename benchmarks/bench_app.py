@@ -212,6 +212,10 @@ def main(argv=None):
           "every session's page drawn and the model loaded, before the first upload; peak: the most during the uploads. "
           "CPU: seconds of CPU time per photo, from the first upload to the last, used by the server's processes and by "
           "everything else on the machine (the browsers, this script); cores busy: both together per second of the run)")
+    if args.mode == 'users' and len(res['runs']) > 1:
+        worst = min(r['summary']['photos_per_s'] / base for r in res['runs'][1:])
+        print(f"several sessions against one: at least {worst:.2f}× one session's photos per second (target: at least "
+              f"1.00×, sessions do not slow each other below one user's throughput) {'PASS' if worst >= 1 else 'FAIL'}")
     if args.mode == 'soak':
         r = res['runs'][0]
         print('floors (uploads: lowest MB over the last 50):', ', '.join(f'{u}: {m:.0f}' for u, m in r['floors']))
