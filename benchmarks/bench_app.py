@@ -12,7 +12,8 @@ Needs Debian's `chromium` and the `playwright` package (the dev extras); it star
 import argparse, asyncio, json, os, shutil, signal, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 import numpy as np
-from playwright.async_api import async_playwright, TimeoutError as PlaywrightTimeout
+try: from playwright.async_api import async_playwright, TimeoutError as PlaywrightTimeout
+except ImportError: async_playwright = None # main says what to install
 
 BENCHMARKS = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCHMARKS), str(BENCHMARKS.parent)]
@@ -184,7 +185,8 @@ def main(argv=None):
     ap.add_argument('--label', default='', help='a name for this run in the output files (e.g. before, after)')
     ap.add_argument('--before', type=Path, default=None, help='a soak JSON to draw beside this one')
     args = ap.parse_args(argv)
-    if not CHROMIUM: sys.exit('bench_app: needs chromium (apt-get install chromium) and playwright')
+    if not (CHROMIUM and async_playwright):
+        sys.exit('bench_app: needs chromium (apt-get install chromium) and playwright (pip install -e ".[dev]")')
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out/f"app-{args.mode}{'-' + args.label if args.label else ''}-{harness.machine()['date']}"
     res = dict(machine=harness.machine(), mode=args.mode, runs=[])

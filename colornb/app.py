@@ -59,29 +59,26 @@ def for_display(img:Image.Image, max_width:int=1400)->Image.Image:
 
 # %% ../nbs/17_app.ipynb #b3f9d2a4
 class SessionResults:
-    "A session's colorized photos, by file and render size, kept while they are on the page."
+    "A session's colorized photos, by their file's SHA-1 and render size, kept while they are on the page."
     def __init__(self, colorizer:SharedColorizer): self.colorizer, self.results = colorizer, {}
-    def keep_only(self, contents:list, size:int):
-        "Forget every result but those of the files `contents` at render size `size`: the photos on the page now."
-        wanted = {(hashlib.sha1(c).digest(), size) for c in contents}
-        self.results = {k: r for k, r in self.results.items() if k in wanted}
-    def __call__(self, img:Image.Image, content:bytes, size:int)->Image.Image:
-        "`img`, read from the file `content`, colorized at render size `size`: by the model the first time, then as it was."
-        k = (hashlib.sha1(content).digest(), size)
-        if k not in self.results: self.results[k] = self.colorizer(img, size)
-        return self.results[k]
+    def keep_only(self, photos:set):
+        "Forget every result but those of `photos`, (SHA-1 of the file, render size) pairs: the photos on the page now."
+        self.results = {k: r for k, r in self.results.items() if k in photos}
+    def __call__(self, img:Image.Image, photo:tuple)->Image.Image:
+        "`img` colorized, `photo` being (its file's SHA-1, the render size): by the model the first time, then as it was."
+        if photo not in self.results: self.results[photo] = self.colorizer(img, photo[1])
+        return self.results[photo]
 
 
 # %% ../nbs/17_app.ipynb #0eff4b63
 def show_colorized(name:str, # what the user calls the photo
                    img:Image.Image, # the photo, RGB
-                   content:bytes, # the file it came from
-                   colorized:'SessionResults', # the session's colorized photos
-                   size:int, # render size
+                   colorized:SessionResults, # the session's colorized photos
+                   photo:tuple, # (SHA-1 of its file, render size)
                    key:str # unique key of this photo's widgets
                   ):
     "Colorize one photo (once) and show it: side by side, behind a before/after slider, with a download button."
-    with st.spinner(f'Colorizing {name}…'): result = colorized(img, content, size)
+    with st.spinner(f'Colorizing {name}…'): result = colorized(img, photo)
     gray, shown = for_display(img.convert('L').convert('RGB')), for_display(result)
     left, right = st.columns(2)
     left.image(gray, caption='grayscale'); right.image(shown, caption=f'colornb ({result.width}×{result.height})')
@@ -128,7 +125,8 @@ def main():
         if getattr(st.session_state.get('colorized'), 'colorizer', None) is not colorizer: # a new session, or model
             st.session_state['colorized'] = SessionResults(colorizer)
         colorized = st.session_state['colorized']
-        colorized.keep_only([content for _, content, _ in items], size)
+        photos_shown = {key: (hashlib.sha1(content).digest(), size) for _, content, key in items}
+        colorized.keep_only(set(photos_shown.values()))
         for name, content, key in items:
             st.subheader(name)
             if Path(name).suffix.lower() in video.VIDEO_SUFFIXES:
@@ -137,7 +135,7 @@ def main():
             try: img = images.open_image(content, max_pixels=APP_MAX_PIXELS, name=name)
             except images.ImageError as e:
                 st.error(str(e)); continue
-            show_colorized(name, img, content, colorized, size, key)
+            show_colorized(name, img, colorized, photos_shown[key], key)
     photos()
 
 # %% ../nbs/17_app.ipynb #280a48d0
