@@ -114,7 +114,9 @@ def test_upload_colorize_download_in_a_real_browser(app, browser, tmp_path):
     upload(page, photo)
     button = page.get_by_role('button', name=DOWNLOAD)
     button.wait_for(timeout=120_000)
-    assert page.locator('[data-testid="stImage"] img').count() >= 3      # grayscale, colorized, before/after
+    images = page.locator('[data-testid="stImage"] img')
+    wait_for(images.nth(2)) # the page may draw the button before the images (seen once with both test workers busy)
+    assert images.count() >= 3                                          # grayscale, colorized, before/after
     with page.expect_download(timeout=60_000) as dl: button.click()
     dl.value.save_as(tmp_path/'downloaded.png')
     page.screenshot(path=str(tmp_path/'page.png'), full_page=True)
